@@ -1,0 +1,986 @@
+// The part of an HTTP/2 connection both roles share, after grpc-go's http2Server/http2Client
+// reader loops (internal/transport/http2_{server,client}.go): one read loop into a reused buffer
+// that parses every complete frame before the next read and switches on the frame type; SETTINGS,
+// PING, GOAWAY, WINDOW_UPDATE and RST_STREAM handling; connection and stream flow control (RFC
+// 9113 §6.9); header-block assembly (HEADERS + CONTINUATION, §6.10); the defences against the
+// published floods; and sending HEADERS and gRPC messages as DATA within the windows.
+//
+// Roles (http2_server.ts, http2_client.ts) subclass it and implement `onHeaderBlock` and
+// `onGoaway`. Nothing here throws out of the read loop: a ConnectionError becomes GOAWAY and
+// close, a StreamError becomes RST_STREAM, and every other stream carries on.
+
+import { WriteBuffer } from "./buffer.ts";
+import {
+  CONNECTION_PREFACE,
+  ErrorCode,
+  Flag,
+  FrameParser,
+  FrameType,
+  SettingId,
+  writeData,
+  writeFrameHeader,
+  writeGoaway,
+  writeHeaders,
+  writePing,
+  writeRstStream,
+  writeSettings,
+  writeSettingsAck,
+  writeWindowUpdate,
+} from "./frame.ts";
+import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
+import { ConnectionError, StreamError } from "./errors.ts";
+import { Http2Stream, StreamState } from "./stream.ts";
+import { ConnWriter, type RawConn } from "./writer.ts";
+import * as D from "./defaults.ts";
+import { Code, StatusError } from "../status.ts";
+
+export type { RawConn };
+
+/** Transport settings shared by both roles, resolved (no field is optional). */
+export interface TransportOptions {
+  /** Our stream receive window (SETTINGS_INITIAL_WINDOW_SIZE). */
+  initialWindowSize: number;
+  /** Our connection receive window. */
+  initialConnWindowSize: number;
+  /** Whether the BDP estimator may grow the windows (off when windows are set explicitly). */
+  dynamicWindow: boolean;
+  /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). */
+  maxFrameSize: number;
+  /** Largest decoded header list we accept (SETTINGS_MAX_HEADER_LIST_SIZE). */
+  maxHeaderListSize: number;
+  /** Largest raw HEADERS+CONTINUATION block we buffer. */
+  maxHeaderBlockSize: number;
+  /** Our HPACK decoder's table size (SETTINGS_HEADER_TABLE_SIZE). */
+  headerTableSize: number;
+  /** Largest gRPC message accepted on a stream. */
+  maxReceiveMessageSize: number;
+  /** Streams the peer may open at once (server: advertised; client: ignored). */
+  maxConcurrentStreams: number;
+  /** Clock, injectable for tests. */
+  now: () => number;
+}
+
+/** Default transport options (grpc-go's). */
+export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.freeze({
+  initialWindowSize: D.DEFAULT_WINDOW_SIZE,
+  initialConnWindowSize: D.DEFAULT_WINDOW_SIZE,
+  dynamicWindow: true,
+  maxFrameSize: D.DEFAULT_MAX_FRAME_SIZE,
+  maxHeaderListSize: D.DEFAULT_MAX_HEADER_LIST_SIZE,
+  maxHeaderBlockSize: D.DEFAULT_MAX_HEADER_BLOCK_SIZE,
+  headerTableSize: D.DEFAULT_HEADER_TABLE_SIZE,
+  maxReceiveMessageSize: D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
+  maxConcurrentStreams: D.UNLIMITED_STREAMS,
+  now: Date.now,
+});
+
+const PING_BDP = 1;
+const PING_DRAIN = 2;
+const PING_USER = 3;
+
+// grpc-go bdp_estimator.go constants: alpha (RTT smoothing), beta (sample must reach this share of
+// the current BDP), gamma (window = gamma × sample).
+const BDP_ALPHA = 0.9;
+const BDP_BETA = 0.66;
+const BDP_GAMMA = 2;
+
+/** Shared HTTP/2 connection machinery; subclassed by ServerTransport and ClientTransport. */
+export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
+  readonly conn: RawConn;
+  readonly opts: TransportOptions;
+  readonly writer: ConnWriter;
+  readonly streams: Map<number, S> = new Map();
+  protected readonly isServer: boolean;
+
+  // Peer's settings.
+  peerMaxFrameSize: number = D.DEFAULT_MAX_FRAME_SIZE;
+  peerInitialWindowSize: number = D.DEFAULT_WINDOW_SIZE;
+  peerMaxConcurrentStreams: number = D.UNLIMITED_STREAMS;
+  peerMaxHeaderListSize: number = D.UNLIMITED_STREAMS;
+
+  // Flow control (RFC 9113 §6.9). connSendWindow: what the peer lets us send.
+  connSendWindow: number = D.DEFAULT_WINDOW_SIZE;
+  #connRecvLimit: number;
+  #connRecvInFlight = 0;
+  #connRecvUnacked = 0;
+  /** Our stream window as currently advertised (BDP may raise it). */
+  streamRecvWindow: number;
+  #blocked: S[] = [];
+
+  // Reading.
+  readonly #parser = new FrameParser();
+  readonly #decoder: HpackDecoder;
+  readonly #encoder = new HpackEncoder();
+  readonly #scratch = new WriteBuffer(1024);
+  readonly #headerList: string[] = [];
+  #block = new WriteBuffer(0);
+  #blockStream = 0;
+  #blockEndStream = false;
+  #blockContinuations = 0;
+  #prefaceLeft: number;
+  #gotSettings = false;
+
+  // Defences.
+  #controlQueued = 0;
+  #emptyData = 0;
+  #resetWindowStart = 0;
+  #resetCount = 0;
+
+  // BDP estimator (grpc-go bdp_estimator.go).
+  #bdp: number;
+  #bdpSample = 0;
+  #bdpSentAt = 0;
+  #bdpPingOut = false;
+  #bdpRtt = 0;
+  #bdpSamples = 0;
+  #bdpBwMax = 0;
+
+  // Lifecycle.
+  #closed = false;
+  #closeReason: StatusError | null = null;
+  #closedResolve!: () => void;
+  /** Resolves once the connection is closed and its streams are failed. */
+  readonly closed: Promise<void>;
+  #settingsResolve!: () => void;
+  #settingsReject!: (e: unknown) => void;
+  /** Resolves when the peer's first SETTINGS frame arrives (the handshake, from our side). */
+  readonly handshaked: Promise<void>;
+  #userPings: (() => void)[] = [];
+  /** Set when a GOAWAY was sent; streams above goawayLastId are refused. */
+  goawaySent = false;
+  /** Set when the peer's GOAWAY arrived. */
+  goawayReceived = false;
+  /** Called after the connection closed. */
+  onClose: (() => void) | undefined;
+
+  constructor(conn: RawConn, opts: TransportOptions, isServer: boolean) {
+    this.conn = conn;
+    this.opts = opts;
+    this.isServer = isServer;
+    this.writer = new ConnWriter(conn);
+    this.writer.onError = () => this.close(unavailable("Connection lost: write failed"));
+    this.#decoder = new HpackDecoder({
+      maxTableSize: opts.headerTableSize,
+      maxHeaderListSize: opts.maxHeaderListSize,
+    });
+    this.#parser.maxFrameSize = opts.maxFrameSize;
+    this.#connRecvLimit = opts.initialConnWindowSize;
+    this.streamRecvWindow = opts.initialWindowSize;
+    this.#bdp = opts.initialWindowSize;
+    this.#prefaceLeft = isServer ? CONNECTION_PREFACE.length : 0;
+    this.closed = new Promise((r) => (this.#closedResolve = r));
+    this.handshaked = new Promise((resolve, reject) => {
+      this.#settingsResolve = resolve;
+      this.#settingsReject = reject;
+    });
+    this.handshaked.catch(() => {});
+  }
+
+  /** Writes our preface (client) and SETTINGS, then runs the read loop until the end. */
+  protected start(settings: number[]): void {
+    const out = this.writer.out;
+    if (!this.isServer) out.bytes(CONNECTION_PREFACE);
+    writeSettings(out, settings);
+    const extra = this.opts.initialConnWindowSize - D.DEFAULT_WINDOW_SIZE;
+    if (extra > 0) writeWindowUpdate(out, 0, extra);
+    this.writer.flushSoon();
+    this.#readLoop();
+  }
+
+  /** The settings both roles send (flat [id, value, …]). */
+  protected baseSettings(): number[] {
+    const o = this.opts;
+    const s: number[] = [];
+    if (o.initialWindowSize !== D.DEFAULT_WINDOW_SIZE) {
+      s.push(SettingId.INITIAL_WINDOW_SIZE, o.initialWindowSize);
+    }
+    if (o.maxFrameSize !== D.DEFAULT_MAX_FRAME_SIZE) s.push(SettingId.MAX_FRAME_SIZE, o.maxFrameSize);
+    if (o.headerTableSize !== D.DEFAULT_HEADER_TABLE_SIZE) {
+      s.push(SettingId.HEADER_TABLE_SIZE, o.headerTableSize);
+    }
+    s.push(SettingId.MAX_HEADER_LIST_SIZE, o.maxHeaderListSize);
+    return s;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** The error streams fail with once the connection is gone. */
+  get closeReason(): StatusError | null {
+    return this.#closeReason;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  async #readLoop(): Promise<void> {
+    let buf = new Uint8Array(D.INITIAL_READ_BUFFER_SIZE);
+    let start = 0;
+    let end = 0;
+    const parser = this.#parser;
+    try {
+      while (!this.#closed) {
+        if (end === buf.length) {
+          if (start > 0) {
+            buf.copyWithin(0, start, end);
+            end -= start;
+            start = 0;
+          } else {
+            // A frame larger than the buffer (max frame size is checked from its header).
+            const next = new Uint8Array(Math.max(buf.length * 2, 9 + this.opts.maxFrameSize));
+            next.set(buf.subarray(0, end));
+            buf = next;
+          }
+        }
+        const n = await this.conn.read(end === 0 ? buf : buf.subarray(end));
+        if (n === null) {
+          this.close(unavailable("Connection closed by peer"));
+          return;
+        }
+        end += n;
+        // Reads that fill the buffer ask for a bigger one (bulk transfers), up to the cap.
+        if (n === buf.length && buf.length < D.MAX_READ_BUFFER_SIZE && start === 0) {
+          const next = new Uint8Array(buf.length * 2);
+          next.set(buf.subarray(0, end));
+          buf = next;
+        }
+        if (this.#prefaceLeft > 0) {
+          start = this.#readPreface(buf, start, end);
+          if (this.#prefaceLeft > 0) continue;
+        }
+        while (!this.#closed) {
+          const next = parser.next(buf, start, end);
+          if (next < 0) break;
+          this.#onFrame(parser);
+          start = next;
+        }
+        if (start === end) start = end = 0;
+        // Back-pressure on peer-triggered control frames (PING/SETTINGS floods): stop reading
+        // while too many of our answers wait unwritten (grpc-go controlbuf throttle).
+        if (this.#controlQueued > D.MAX_QUEUED_CONTROL_FRAMES) {
+          await this.writer.idle();
+          this.#controlQueued = 0;
+        }
+      }
+    } catch (err) {
+      if (err instanceof ConnectionError) {
+        this.#connectionError(err.code, err.message);
+      } else if (err instanceof HpackError) {
+        this.#connectionError(ErrorCode.COMPRESSION_ERROR, (err as Error).message);
+      } else if (!this.#closed) {
+        this.close(unavailable(`Connection lost: ${errorMessage(err)}`));
+      }
+    }
+  }
+
+  #readPreface(buf: Uint8Array, start: number, end: number): number {
+    let i = start;
+    let k = CONNECTION_PREFACE.length - this.#prefaceLeft;
+    while (i < end && this.#prefaceLeft > 0) {
+      if (buf[i] !== CONNECTION_PREFACE[k]) {
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "Bad connection preface");
+      }
+      i++;
+      k++;
+      this.#prefaceLeft--;
+    }
+    return i;
+  }
+
+  #onFrame(f: FrameParser): void {
+    const type = f.type;
+    if (this.#blockStream !== 0 && type !== FrameType.CONTINUATION) {
+      throw new ConnectionError(
+        ErrorCode.PROTOCOL_ERROR,
+        "Expected CONTINUATION (RFC 9113 §6.10)",
+      );
+    }
+    if (!this.#gotSettings && type !== FrameType.SETTINGS) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "First frame was not SETTINGS");
+    }
+    switch (type) {
+      case FrameType.DATA:
+        this.#onDataFrame(f);
+        break;
+      case FrameType.HEADERS:
+        this.#onHeadersFrame(f);
+        break;
+      case FrameType.CONTINUATION:
+        this.#onContinuation(f);
+        break;
+      case FrameType.RST_STREAM:
+        this.#onRstStream(f.streamId, f.errorCode);
+        break;
+      case FrameType.SETTINGS:
+        this.#onSettings(f);
+        break;
+      case FrameType.PING:
+        this.#onPing(f);
+        break;
+      case FrameType.GOAWAY:
+        this.goawayReceived = true;
+        this.onGoaway(f.lastStreamId, f.errorCode);
+        break;
+      case FrameType.WINDOW_UPDATE:
+        this.#onWindowUpdate(f);
+        break;
+      case FrameType.PRIORITY:
+        if (f.streamError !== 0) this.#streamError(f.streamId, f.streamError);
+        break;
+      case FrameType.PUSH_PROMISE:
+        // Servers never receive it; our clients disable push (SETTINGS_ENABLE_PUSH = 0).
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "Unexpected PUSH_PROMISE");
+      default:
+        // RFC 9113 §4.1: unknown frame types are ignored.
+        break;
+    }
+  }
+
+  #onDataFrame(f: FrameParser): void {
+    const id = f.streamId;
+    const len = f.length;
+    // Connection-level accounting first: it covers frames for closed streams and padding too.
+    this.#connRecvInFlight += len;
+    if (this.#connRecvInFlight > this.#connRecvLimit) {
+      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window exceeded");
+    }
+    if (len > 0) {
+      this.#creditConn(len);
+      if (this.opts.dynamicWindow) this.#bdpAdd(len);
+    }
+    const endStream = (f.flags & Flag.END_STREAM) !== 0;
+    if (len === 0 && !endStream) {
+      if (++this.#emptyData > D.MAX_EMPTY_DATA_FRAMES) {
+        throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many empty DATA frames");
+      }
+    }
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      if (this.isIdleStream(id)) {
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on an idle stream");
+      }
+      this.#writeRst(id, ErrorCode.STREAM_CLOSED);
+      return;
+    }
+    if (s.state === StreamState.HALF_CLOSED_REMOTE || s.state === StreamState.CLOSED) {
+      this.#streamError(id, ErrorCode.STREAM_CLOSED);
+      return;
+    }
+    s.recvInFlight += len;
+    if (s.recvInFlight > s.recvLimit) {
+      this.#streamError(id, ErrorCode.FLOW_CONTROL_ERROR);
+      return;
+    }
+    // Padding is flow-controlled but carries nothing: credit it back now.
+    const data = f.payloadEnd - f.payloadStart;
+    if (len > data) this.creditStream(s, len - data);
+    if (data > 0 && !s.onData(f.buf, f.payloadStart, f.payloadEnd)) {
+      this.onMessageTooLarge(s);
+      return;
+    }
+    if (endStream) this.#remoteEnd(s);
+  }
+
+  #remoteEnd(s: S): void {
+    if (s.state === StreamState.HALF_CLOSED_LOCAL) {
+      s.state = StreamState.CLOSED;
+      this.streams.delete(s.id);
+      s.onRemoteEnd();
+      this.onStreamClosed(s);
+    } else {
+      s.state = StreamState.HALF_CLOSED_REMOTE;
+      s.onRemoteEnd();
+    }
+  }
+
+  #onHeadersFrame(f: FrameParser): void {
+    const id = f.streamId;
+    if (f.streamError !== 0) {
+      // Still decode the block below? A PRIORITY self-dependency makes the stream invalid, but
+      // the block must be decoded to keep HPACK in sync (RFC 9113 §4.3).
+      this.#streamError(id, f.streamError);
+    }
+    this.#blockEndStream = (f.flags & Flag.END_STREAM) !== 0;
+    this.#blockContinuations = 0;
+    if ((f.flags & Flag.END_HEADERS) !== 0) {
+      this.#decodeBlock(id, f.buf, f.payloadStart, f.payloadEnd, f.streamError !== 0);
+      return;
+    }
+    this.#blockStream = id;
+    this.#block.reset();
+    this.#appendBlock(f);
+  }
+
+  #onContinuation(f: FrameParser): void {
+    if (this.#blockStream === 0 || f.streamId !== this.#blockStream) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "Unexpected CONTINUATION");
+    }
+    if (++this.#blockContinuations > D.MAX_CONTINUATION_FRAMES) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many CONTINUATION frames");
+    }
+    this.#appendBlock(f);
+    if ((f.flags & Flag.END_HEADERS) !== 0) {
+      const id = this.#blockStream;
+      this.#blockStream = 0;
+      const b = this.#block;
+      this.#decodeBlock(id, b.buf, 0, b.length, false);
+      // Don't keep a large block's memory per connection.
+      if (b.buf.length > 64 * 1024) this.#block = new WriteBuffer(0);
+    }
+  }
+
+  #appendBlock(f: FrameParser): void {
+    const n = f.payloadEnd - f.payloadStart;
+    if (this.#block.length + n > this.opts.maxHeaderBlockSize) {
+      // The block can't be decoded partially without desynchronising HPACK: connection error.
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `Header block larger than ${this.opts.maxHeaderBlockSize} bytes`,
+      );
+    }
+    this.#block.bytes(f.buf, f.payloadStart, f.payloadEnd);
+  }
+
+  #decodeBlock(id: number, buf: Uint8Array, start: number, end: number, skip: boolean): void {
+    const list = this.#headerList;
+    list.length = 0;
+    const complete = this.#decoder.decode(buf, start, end, list);
+    if (skip) return;
+    this.onHeaderBlock(id, list, this.#blockEndStream, complete);
+  }
+
+  #onRstStream(id: number, code: number): void {
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      if (this.isIdleStream(id)) {
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on an idle stream");
+      }
+      return;
+    }
+    if (this.isServer) this.#countReset();
+    this.#closeStream(s);
+    this.onStreamReset(s, code);
+  }
+
+  // CVE-2023-44487 (rapid reset): a peer that opens and cancels streams faster than any real
+  // client gets GOAWAY ENHANCE_YOUR_CALM.
+  #countReset(): void {
+    const now = this.opts.now();
+    if (now - this.#resetWindowStart >= 1000) {
+      this.#resetWindowStart = now;
+      this.#resetCount = 0;
+    }
+    if (++this.#resetCount > D.MAX_RESETS_PER_SECOND) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many stream resets");
+    }
+  }
+
+  #onSettings(f: FrameParser): void {
+    if ((f.flags & Flag.ACK) !== 0) return;
+    const n = f.settingsCount;
+    for (let i = 0; i < n; i++) {
+      const id = f.readSettingId(i);
+      const v = f.readSettingValue(i);
+      switch (id) {
+        case SettingId.HEADER_TABLE_SIZE:
+          this.#encoder.setMaxTableSize(v);
+          break;
+        case SettingId.MAX_CONCURRENT_STREAMS:
+          this.peerMaxConcurrentStreams = v;
+          this.onMaxConcurrentStreams();
+          break;
+        case SettingId.INITIAL_WINDOW_SIZE: {
+          // RFC 9113 §6.9.2: adjust every open stream's send window by the difference.
+          const delta = v - this.peerInitialWindowSize;
+          this.peerInitialWindowSize = v;
+          for (const s of this.streams.values()) {
+            s.sendWindow += delta;
+            if (s.sendWindow > D.MAX_WINDOW) {
+              throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Window overflow");
+            }
+          }
+          if (delta > 0) this.#drainBlocked();
+          break;
+        }
+        case SettingId.MAX_FRAME_SIZE:
+          this.peerMaxFrameSize = v;
+          break;
+        case SettingId.MAX_HEADER_LIST_SIZE:
+          this.peerMaxHeaderListSize = v;
+          break;
+        default:
+          // ENABLE_PUSH is validated by the parser; unknown settings are ignored (§6.5.2).
+          break;
+      }
+    }
+    writeSettingsAck(this.writer.out);
+    this.#controlQueued++;
+    this.writer.flushSoon();
+    if (!this.#gotSettings) {
+      this.#gotSettings = true;
+      this.#settingsResolve();
+    }
+  }
+
+  #onPing(f: FrameParser): void {
+    const b = f.buf;
+    const p = f.payloadStart;
+    if ((f.flags & Flag.ACK) !== 0) {
+      // Our pings carry a kind in their first byte.
+      if (b[p] === 0x42 && b[p + 1] === 0x44) {
+        const kind = b[p + 7];
+        if (kind === PING_BDP) this.#bdpAck();
+        else if (kind === PING_DRAIN) this.onDrainPingAck();
+        else if (kind === PING_USER) {
+          const w = this.#userPings.shift();
+          if (w !== undefined) w();
+        }
+      }
+      return;
+    }
+    this.onPingReceived();
+    if (this.#closed) return;
+    writePing(this.writer.out, true, b.subarray(p, p + 8));
+    this.#controlQueued++;
+    this.writer.flushSoon();
+  }
+
+  #onWindowUpdate(f: FrameParser): void {
+    const id = f.streamId;
+    const inc = f.windowIncrement;
+    if (id === 0) {
+      this.connSendWindow += inc;
+      if (this.connSendWindow > D.MAX_WINDOW) {
+        throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window overflow");
+      }
+      this.#drainBlocked();
+      return;
+    }
+    if (f.streamError !== 0) {
+      this.#streamError(id, f.streamError);
+      return;
+    }
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      if (this.isIdleStream(id)) {
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
+      }
+      return;
+    }
+    s.sendWindow += inc;
+    if (s.sendWindow > D.MAX_WINDOW) {
+      this.#streamError(id, ErrorCode.FLOW_CONTROL_ERROR);
+      return;
+    }
+    if (s.blocked) this.#drainBlocked();
+  }
+
+  // ---- receive-side flow control ---------------------------------------------------------
+
+  // grpc-go inFlow: a WINDOW_UPDATE once a quarter of the window has been consumed.
+  #creditConn(n: number): void {
+    this.#connRecvUnacked += n;
+    if (this.#connRecvUnacked >= this.#connRecvLimit / 4) {
+      const inc = this.#connRecvUnacked;
+      this.#connRecvUnacked = 0;
+      this.#connRecvInFlight -= inc;
+      writeWindowUpdate(this.writer.out, 0, inc);
+      this.writer.flushSoon();
+    }
+  }
+
+  /** Credits `n` received bytes of stream `s` (Http2Stream calls it as messages are consumed). */
+  creditStream(s: Http2Stream, n: number): void {
+    s.recvUnacked += n;
+    if (s.recvUnacked >= s.recvLimit / 4) {
+      const inc = s.recvUnacked;
+      s.recvUnacked = 0;
+      s.recvInFlight -= inc;
+      if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
+        writeWindowUpdate(this.writer.out, s.id, inc);
+        this.writer.flushSoon();
+      }
+    }
+  }
+
+  #bdpAdd(n: number): void {
+    if (this.#bdp >= D.MAX_BDP_WINDOW) return;
+    if (!this.#bdpPingOut) {
+      this.#bdpPingOut = true;
+      this.#bdpSample = 0;
+      this.#bdpSentAt = performance.now();
+      this.#writeOurPing(PING_BDP);
+    }
+    this.#bdpSample += n;
+  }
+
+  // grpc-go bdpEstimator.calculate: when a full RTT's worth of data nearly fills the current
+  // window and bandwidth is at its maximum, the window becomes gamma × sample.
+  #bdpAck(): void {
+    if (!this.#bdpPingOut) return;
+    this.#bdpPingOut = false;
+    const rtt = (performance.now() - this.#bdpSentAt) / 1000;
+    this.#bdpSamples++;
+    if (this.#bdpSamples < 10) this.#bdpRtt += (rtt - this.#bdpRtt) / this.#bdpSamples;
+    else this.#bdpRtt += (rtt - this.#bdpRtt) * BDP_ALPHA;
+    const bw = this.#bdpSample / (Math.max(this.#bdpRtt, 1e-6) * 1.5);
+    if (bw > this.#bdpBwMax) this.#bdpBwMax = bw;
+    if (this.#bdpSample >= BDP_BETA * this.#bdp && bw === this.#bdpBwMax) {
+      const next = Math.min(D.MAX_BDP_WINDOW, Math.floor(BDP_GAMMA * this.#bdpSample));
+      if (next > this.#bdp) this.#updateWindows(next);
+    }
+  }
+
+  // grpc-go updateFlowControl: raise the connection window and every stream's window to n.
+  #updateWindows(n: number): void {
+    this.#bdp = n;
+    const out = this.writer.out;
+    const connDelta = n - this.#connRecvLimit;
+    if (connDelta > 0) {
+      this.#connRecvLimit = n;
+      writeWindowUpdate(out, 0, connDelta);
+    }
+    const delta = n - this.streamRecvWindow;
+    if (delta > 0) {
+      this.streamRecvWindow = n;
+      for (const s of this.streams.values()) {
+        s.recvLimit += delta;
+        if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
+          writeWindowUpdate(out, s.id, delta);
+        }
+      }
+      writeSettings(out, [SettingId.INITIAL_WINDOW_SIZE, n]);
+    }
+    this.writer.flushSoon();
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  #writeOurPing(kind: number): void {
+    const p = this.#scratchPing;
+    p[7] = kind;
+    writePing(this.writer.out, false, p);
+    this.writer.flushSoon();
+  }
+  readonly #scratchPing = new Uint8Array([0x42, 0x44, 0, 0, 0, 0, 0, 0]);
+
+  /** Sends a PING and resolves on its ACK (a liveness check; also used by tests). */
+  ping(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closeReason);
+    return new Promise((resolve) => {
+      this.#userPings.push(resolve);
+      this.#writeOurPing(PING_USER);
+    });
+  }
+
+  /** Sends the drain PING (gracefulStop); `onDrainPingAck` runs on its ACK. */
+  protected sendDrainPing(): void {
+    this.#writeOurPing(PING_DRAIN);
+  }
+
+  /** Encodes and queues a HEADERS block for stream `id`. */
+  writeHeaderBlock(id: number, headers: readonly string[], endStream: boolean): void {
+    const scratch = this.#scratch;
+    scratch.reset();
+    this.#encoder.encode(scratch, headers);
+    writeHeaders(
+      this.writer.out,
+      id,
+      scratch.buf,
+      0,
+      scratch.length,
+      endStream,
+      this.peerMaxFrameSize,
+    );
+    this.writer.flushSoon();
+  }
+
+  /**
+   * Sends one gRPC message on `s` (prefix + data), as DATA frames within the flow-control
+   * windows; what doesn't fit waits for WINDOW_UPDATE. With `endStream`, the last frame carries
+   * END_STREAM. Resolves at once (a shared promise) unless the writer or the windows push back.
+   */
+  sendMessage(s: S, data: Uint8Array, compressed: boolean, endStream: boolean): Promise<void> {
+    const total = 5 + data.length;
+    if (
+      s.pendingBytes === 0 && total <= s.sendWindow && total <= this.connSendWindow &&
+      total <= this.peerMaxFrameSize
+    ) {
+      // Fast path: one frame, straight into the output buffer.
+      const out = this.writer.out;
+      out.ensure(9 + total);
+      writeFrameHeader(out, total, FrameType.DATA, endStream ? Flag.END_STREAM : 0, s.id);
+      out.u8(compressed ? 1 : 0);
+      out.u32(data.length);
+      out.bytes(data);
+      s.sendWindow -= total;
+      this.connSendWindow -= total;
+      this.onDataSent();
+      if (endStream) this.#localEnd(s);
+      this.writer.flushSoon();
+      return this.writer.ready();
+    }
+    const prefix = new Uint8Array(5);
+    prefix[0] = compressed ? 1 : 0;
+    prefix[1] = data.length >>> 24;
+    prefix[2] = data.length >>> 16;
+    prefix[3] = data.length >>> 8;
+    prefix[4] = data.length;
+    s.pendingOut.push(prefix);
+    if (data.length > 0) s.pendingOut.push(data);
+    s.pendingBytes += total;
+    if (endStream) s.pendingEndStream = true;
+    this.#sendPending(s);
+    if (s.pendingBytes > 0) {
+      if (!s.blocked) {
+        s.blocked = true;
+        this.#blocked.push(s);
+      }
+      return s.waitPending();
+    }
+    return this.writer.ready();
+  }
+
+  /** Ends our side of `s` with an empty DATA frame (after any pending data). */
+  sendEndStream(s: S): void {
+    if (s.pendingBytes > 0) {
+      s.pendingEndStream = true;
+      return;
+    }
+    writeData(this.writer.out, s.id, EMPTY, 0, 0, true);
+    this.#localEnd(s);
+    this.writer.flushSoon();
+  }
+
+  /** Sends trailers (HEADERS with END_STREAM) on `s`, after any data still pending. */
+  sendTrailers(s: S, headers: string[]): void {
+    if (s.pendingBytes > 0) {
+      s.pendingTrailers = headers;
+      return;
+    }
+    this.writeHeaderBlock(s.id, headers, true);
+    this.#localEnd(s);
+  }
+
+  // Writes as much of s's pending data as both windows allow.
+  #sendPending(s: S): void {
+    const out = this.writer.out;
+    while (s.pendingBytes > 0) {
+      const room = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
+      if (room <= 0) break;
+      const n = Math.min(room, s.pendingBytes);
+      const last = n === s.pendingBytes;
+      const endStream = last && s.pendingEndStream && s.pendingTrailers === null;
+      out.ensure(9 + n);
+      writeFrameHeader(out, n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, s.id);
+      let left = n;
+      while (left > 0) {
+        const seg = s.pendingOut[0];
+        const take = Math.min(left, seg.length - s.pendingOffset);
+        out.bytes(seg, s.pendingOffset, s.pendingOffset + take);
+        left -= take;
+        s.pendingOffset += take;
+        if (s.pendingOffset === seg.length) {
+          s.pendingOut.shift();
+          s.pendingOffset = 0;
+        }
+      }
+      s.pendingBytes -= n;
+      s.sendWindow -= n;
+      this.connSendWindow -= n;
+      this.onDataSent();
+    }
+    this.writer.flushSoon();
+    if (s.pendingBytes === 0) {
+      if (s.pendingTrailers !== null) {
+        const t = s.pendingTrailers;
+        s.pendingTrailers = null;
+        this.writeHeaderBlock(s.id, t, true);
+        this.#localEnd(s);
+      } else if (s.pendingEndStream) {
+        s.pendingEndStream = false;
+        // END_STREAM went out on the last DATA frame above.
+        this.#localEnd(s);
+      }
+      const d = s.pendingDrained;
+      if (d !== null) {
+        s.pendingDrained = null;
+        this.writer.ready().then(d);
+      }
+    }
+  }
+
+  #drainBlocked(): void {
+    if (this.#blocked.length === 0) return;
+    const list = this.#blocked;
+    this.#blocked = [];
+    for (const s of list) {
+      if (this.connSendWindow <= 0 || s.state === StreamState.CLOSED && s.pendingBytes === 0) {
+        if (s.pendingBytes > 0 && s.state !== StreamState.CLOSED) this.#blocked.push(s);
+        else s.blocked = false;
+        continue;
+      }
+      this.#sendPending(s);
+      if (s.pendingBytes > 0) this.#blocked.push(s);
+      else s.blocked = false;
+    }
+  }
+
+  #localEnd(s: S): void {
+    if (s.state === StreamState.HALF_CLOSED_REMOTE) {
+      s.state = StreamState.CLOSED;
+      this.streams.delete(s.id);
+      this.onStreamClosed(s);
+    } else if (s.state === StreamState.OPEN) {
+      s.state = StreamState.HALF_CLOSED_LOCAL;
+    }
+  }
+
+  /** Resets stream `s` with `code` (RST_STREAM) and forgets it. */
+  resetStream(s: S, code: number): void {
+    if (s.state === StreamState.CLOSED) return;
+    this.#closeStream(s);
+    this.#writeRst(s.id, code);
+  }
+
+  #closeStream(s: S): void {
+    const wasOpen = s.state !== StreamState.CLOSED;
+    s.state = StreamState.CLOSED;
+    this.streams.delete(s.id);
+    s.pendingOut.length = 0;
+    s.pendingBytes = 0;
+    s.pendingTrailers = null;
+    const d = s.pendingDrained;
+    s.pendingDrained = null;
+    if (d !== null) d();
+    if (wasOpen) this.onStreamClosed(s);
+  }
+
+  #writeRst(id: number, code: number): void {
+    writeRstStream(this.writer.out, id, code);
+    this.#controlQueued++;
+    this.writer.flushSoon();
+  }
+
+  #streamError(id: number, code: number): void {
+    const s = this.streams.get(id);
+    if (s === undefined) {
+      this.#writeRst(id, code);
+      return;
+    }
+    this.#closeStream(s);
+    this.#writeRst(id, code);
+    this.onStreamReset(s, code, true);
+  }
+
+  /** Answers a stream error found by a role (malformed request, refused stream). */
+  protected streamError(err: StreamError): void {
+    this.#streamError(err.streamId, err.code);
+  }
+
+  #connectionError(code: number, message: string): void {
+    if (this.#closed) return;
+    const last = this.lastPeerStreamId();
+    writeGoaway(this.writer.out, last, code, asciiBytes(message));
+    this.goawaySent = true;
+    const reason = new StatusError(
+      code === ErrorCode.ENHANCE_YOUR_CALM ? Code.ResourceExhausted : Code.Internal,
+      `Connection error: ${message}`,
+    );
+    this.writer.idle().then(() => this.close(reason));
+    this.writer.flushSoon();
+    // Stop reading now; the socket closes once GOAWAY is written.
+    this.#closed = true;
+    this.#failAll(reason);
+  }
+
+  /** Sends GOAWAY(lastStreamId, code) without closing. */
+  protected sendGoaway(lastStreamId: number, code: number, debug = ""): void {
+    if (this.#closed) return;
+    writeGoaway(this.writer.out, lastStreamId, code, debug === "" ? undefined : asciiBytes(debug));
+    this.goawaySent = true;
+    this.writer.flushSoon();
+  }
+
+  /** Closes the connection now: fails every stream with `reason` and closes the socket. */
+  close(reason: StatusError = unavailable("Connection closed")): void {
+    if (this.#closeReason !== null) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.#failAll(reason);
+    this.writer.close();
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#settingsReject(reason);
+    for (const w of this.#userPings) w();
+    this.#userPings = [];
+    this.#closedResolve();
+    this.onClose?.();
+  }
+
+  /** Flushes what is queued, then closes (used after a final GOAWAY). */
+  closeAfterFlush(reason?: StatusError): void {
+    this.writer.idle().then(() => this.close(reason));
+  }
+
+  #failAll(reason: StatusError): void {
+    if (this.streams.size === 0) return;
+    const all = [...this.streams.values()];
+    for (const s of all) {
+      this.#closeStream(s);
+      this.onStreamAborted(s, reason);
+    }
+  }
+
+  // ---- role hooks ------------------------------------------------------------------------
+
+  /** A complete header block arrived for stream `id`. `complete` is false if truncated. */
+  protected abstract onHeaderBlock(
+    id: number,
+    headers: string[],
+    endStream: boolean,
+    complete: boolean,
+  ): void;
+  /** GOAWAY arrived. */
+  protected abstract onGoaway(lastStreamId: number, code: number): void;
+  /** Whether `id` names a stream that was never opened (frames on it are PROTOCOL_ERROR). */
+  protected abstract isIdleStream(id: number): boolean;
+  /** The highest stream id the peer opened that we processed (for GOAWAY). */
+  protected abstract lastPeerStreamId(): number;
+  /** The peer reset `s` (or we did, `local`, for a stream error). */
+  protected abstract onStreamReset(s: S, code: number, local?: boolean): void;
+  /** The connection died under `s`. */
+  protected abstract onStreamAborted(s: S, reason: StatusError): void;
+  /** `s` is closed and out of the stream table. */
+  protected onStreamClosed(_s: S): void {}
+  /** A message on `s` was over maxReceiveMessageSize; `s` has already failed. */
+  protected abstract onMessageTooLarge(s: S): void;
+  /** The peer's MAX_CONCURRENT_STREAMS changed. */
+  protected onMaxConcurrentStreams(): void {}
+  /** A PING (not an ACK) arrived; servers enforce their keepalive policy here. */
+  protected onPingReceived(): void {}
+  /** We sent DATA or HEADERS (servers reset ping strikes). */
+  protected onDataSent(): void {}
+  /** The drain PING was acknowledged. */
+  protected onDrainPingAck(): void {}
+}
+
+const EMPTY = new Uint8Array(0);
+
+function asciiBytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
+  return b;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** An UNAVAILABLE status for connection loss. */
+export function unavailable(message: string): StatusError {
+  return new StatusError(Code.Unavailable, message);
+}

@@ -1,0 +1,379 @@
+// The client role of the shared transport, after grpc-go's internal/transport/http2_client.go:
+// opens streams (waiting for a MAX_CONCURRENT_STREAMS slot), reads responses (headers, messages,
+// trailers or trailers-only), maps HTTP/2 and HTTP failures to gRPC statuses, and handles GOAWAY:
+// streams the server never processed are marked `refused`, so the channel can retry them on a
+// new connection without the application noticing.
+
+import { Http2Connection, type RawConn, type TransportOptions, unavailable } from "./connection.ts";
+import { Http2Stream, StreamState } from "./stream.ts";
+import { ErrorCode, SettingId } from "./frame.ts";
+import * as D from "./defaults.ts";
+import {
+  Code,
+  codeFromHttpStatus,
+  decodeGrpcMessage,
+  decodeStatusDetails,
+  StatusError,
+} from "../status.ts";
+import { Metadata } from "../metadata.ts";
+
+/** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
+export class TransportDrainingError extends Error {
+  constructor() {
+    super("Connection is draining");
+    this.name = "TransportDrainingError";
+  }
+}
+
+/** One outgoing call. */
+export class ClientStream extends Http2Stream {
+  readonly transport: ClientTransport;
+  /** Response headers (flat), once they arrived. */
+  responseHeaders: string[] | null = null;
+  /** Trailers (flat) once the call ended with them (also set for trailers-only). */
+  trailers: string[] | null = null;
+  /** True when the server never processed the stream: safe to retry elsewhere. */
+  refused = false;
+  /** True once any response bytes arrived (then a retry is no longer transparent). */
+  gotResponse = false;
+  #headersWaiters: [(h: string[]) => void, (e: unknown) => void][] | null = null;
+
+  constructor(t: ClientTransport, id: number) {
+    super(t, id, t.peerInitialWindowSize, t.streamRecvWindow, t.opts.maxReceiveMessageSize);
+    this.transport = t;
+  }
+
+  /** Resolves with the response headers; rejects if the call fails before they arrive. */
+  headers(): Promise<string[]> {
+    if (this.responseHeaders !== null) return Promise.resolve(this.responseHeaders);
+    const err = this.error;
+    if (err !== null) return Promise.reject(err);
+    return new Promise((resolve, reject) => {
+      (this.#headersWaiters ??= []).push([resolve, reject]);
+    });
+  }
+
+  /** Sends one message (and END_STREAM with it when `endStream`). */
+  sendMsg(data: Uint8Array, compressed: boolean, endStream = false): Promise<void> {
+    if (this.state === StreamState.CLOSED || this.state === StreamState.HALF_CLOSED_LOCAL) {
+      const err = this.error;
+      return err !== null ? Promise.reject(err) : Promise.resolve();
+    }
+    return this.transport.sendMessage(this, data, compressed, endStream);
+  }
+
+  /** Half-closes: no more messages from us. */
+  closeSend(): void {
+    if (this.state === StreamState.OPEN || this.state === StreamState.HALF_CLOSED_REMOTE) {
+      this.transport.sendEndStream(this);
+    }
+  }
+
+  /** Cancels the call: RST_STREAM(code) and fails reads with `err`. */
+  cancel(err: StatusError, code: number = ErrorCode.CANCEL): void {
+    this.fail(err);
+    this.settleHeaders();
+    this.transport.resetStream(this, code);
+  }
+
+  /** @internal Resolves or rejects headers() waiters. */
+  settleHeaders(): void {
+    const ws = this.#headersWaiters;
+    if (ws === null) return;
+    this.#headersWaiters = null;
+    const h = this.responseHeaders;
+    const err = this.error ?? new StatusError(Code.Internal, "Call ended without headers");
+    for (const [resolve, reject] of ws) {
+      if (h !== null) resolve(h);
+      else reject(err);
+    }
+  }
+}
+
+/** The client side of one HTTP/2 connection. */
+export class ClientTransport extends Http2Connection<ClientStream> {
+  #nextId = 1;
+  #draining = false;
+  #slotWaiters: (() => void)[] = [];
+  /** Called once when the connection stops taking new streams (GOAWAY, ids used up, closed). */
+  onDrain: (() => void) | undefined;
+
+  constructor(conn: RawConn, opts: TransportOptions) {
+    super(conn, opts, false);
+  }
+
+  /** Sends the preface and SETTINGS, and starts reading. */
+  begin(): void {
+    const s = this.baseSettings();
+    s.unshift(SettingId.ENABLE_PUSH, 0);
+    this.start(s);
+  }
+
+  /** Whether new streams may be opened here. */
+  get draining(): boolean {
+    return this.#draining || this.isClosed;
+  }
+
+  /**
+   * Opens a stream and sends its request headers. Waits for a slot when the server's
+   * MAX_CONCURRENT_STREAMS is reached. Throws TransportDrainingError after GOAWAY.
+   */
+  newStream(headers: readonly string[]): ClientStream | Promise<ClientStream> {
+    if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
+    if (this.#draining) throw new TransportDrainingError();
+    if (this.streams.size >= this.peerMaxConcurrentStreams) {
+      return new Promise<void>((resolve) => this.#slotWaiters.push(resolve)).then(() =>
+        this.newStream(headers)
+      );
+    }
+    const id = this.#nextId;
+    this.#nextId += 2;
+    if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
+    const s = new ClientStream(this, id);
+    this.streams.set(id, s);
+    this.writeHeaderBlock(id, headers, false);
+    return s;
+  }
+
+  #startDraining(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.onDrain?.();
+    // Waiters for a slot go elsewhere.
+    this.#wakeAll();
+    if (this.streams.size === 0) this.closeAfterFlush(unavailable("Connection drained"));
+  }
+
+  #wakeAll(): void {
+    const ws = this.#slotWaiters;
+    this.#slotWaiters = [];
+    for (const w of ws) w();
+  }
+
+  protected override onMaxConcurrentStreams(): void {
+    while (this.#slotWaiters.length > 0 && this.streams.size < this.peerMaxConcurrentStreams) {
+      this.#slotWaiters.shift()!();
+    }
+  }
+
+  protected override onStreamClosed(_s: ClientStream): void {
+    if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
+    else if (this.#draining && this.streams.size === 0 && !this.isClosed) {
+      this.closeAfterFlush(unavailable("Connection drained"));
+    }
+  }
+
+  override close(reason?: StatusError): void {
+    const first = !this.isClosed;
+    super.close(reason);
+    if (first) {
+      this.#draining = true;
+      this.#wakeAll();
+      this.onDrain?.();
+    }
+  }
+
+  protected onHeaderBlock(id: number, list: string[], endStream: boolean, complete: boolean): void {
+    const s = this.streams.get(id);
+    if (s === undefined) return; // cancelled or unknown: the block was decoded, nothing to do
+    s.gotResponse = true;
+    if (!complete) {
+      this.#failStream(s, new StatusError(Code.Internal, "Response header list too large"));
+      this.resetStream(s, ErrorCode.FRAME_SIZE_ERROR);
+      return;
+    }
+    if (s.responseHeaders === null) {
+      const status = httpStatusOf(list);
+      if (status >= 100 && status < 200 && !endStream) return; // informational (RFC 9113 §8.1)
+      if (endStream) {
+        this.#finish(s, list, status);
+        return;
+      }
+      if (status !== 200 || !isGrpcContentType(list)) {
+        const code = status === 200 ? Code.Unknown : codeFromHttpStatus(status);
+        this.#failStream(
+          s,
+          new StatusError(
+            code,
+            status === 200
+              ? `Unexpected content-type "${headerValue(list, "content-type")}"`
+              : `Unexpected HTTP status ${status}`,
+          ),
+        );
+        this.resetStream(s, ErrorCode.CANCEL);
+        return;
+      }
+      s.responseHeaders = list.slice();
+      s.settleHeaders();
+      return;
+    }
+    if (!endStream) {
+      this.#failStream(s, new StatusError(Code.Internal, "Trailers without END_STREAM"));
+      this.resetStream(s, ErrorCode.PROTOCOL_ERROR);
+      return;
+    }
+    this.#finish(s, list, 200);
+  }
+
+  // Trailers (or trailers-only headers) end the call with their status.
+  #finish(s: ClientStream, list: string[], httpStatus: number): void {
+    const trailers = list.slice();
+    s.trailers = trailers;
+    const err = statusFromTrailers(trailers, httpStatus, s.responseHeaders === null);
+    const wasOpen = s.state === StreamState.OPEN;
+    s.state = wasOpen ? StreamState.HALF_CLOSED_REMOTE : StreamState.CLOSED;
+    s.onRemoteEnd(err ?? undefined);
+    s.settleHeaders();
+    if (wasOpen) {
+      // grpc-go closeStream: the server is done; tell it we are too.
+      this.resetStream(s, ErrorCode.NO_ERROR);
+    } else {
+      this.streams.delete(s.id);
+      this.onStreamClosed(s);
+    }
+  }
+
+  #failStream(s: ClientStream, err: StatusError): void {
+    s.fail(err);
+    s.settleHeaders();
+  }
+
+  protected onGoaway(lastStreamId: number, code: number): void {
+    // Streams above lastStreamId were never processed (RFC 9113 §6.8): fail them as refused.
+    for (const s of [...this.streams.values()]) {
+      if (s.id > lastStreamId) {
+        s.refused = true;
+        this.#failStream(s, unavailable("Stream refused by GOAWAY"));
+        this.resetStream(s, ErrorCode.CANCEL);
+      }
+    }
+    if (code === ErrorCode.ENHANCE_YOUR_CALM) {
+      // grpc-go logs "too_many_pings"; the connection is about to close anyway.
+    }
+    this.#startDraining();
+  }
+
+  protected isIdleStream(id: number): boolean {
+    return (id & 1) === 0 || id >= this.#nextId;
+  }
+
+  protected lastPeerStreamId(): number {
+    return 0;
+  }
+
+  protected onStreamReset(s: ClientStream, code: number, local?: boolean): void {
+    if (!local && code === ErrorCode.REFUSED_STREAM) s.refused = true;
+    this.#failStream(s, statusFromRstCode(code, local === true));
+  }
+
+  protected onStreamAborted(s: ClientStream, reason: StatusError): void {
+    this.#failStream(s, reason.code === Code.Unavailable ? reason : unavailable(reason.rawMessage));
+  }
+
+  protected onMessageTooLarge(s: ClientStream): void {
+    s.settleHeaders();
+    this.resetStream(s, ErrorCode.CANCEL);
+  }
+}
+
+// gRPC's HTTP/2 error code mapping (PROTOCOL-HTTP2.md "Errors"; grpc-go http2ErrConvTab).
+function statusFromRstCode(code: number, local: boolean): StatusError {
+  let c: Code;
+  switch (code) {
+    case ErrorCode.REFUSED_STREAM:
+      c = Code.Unavailable;
+      break;
+    case ErrorCode.CANCEL:
+      c = Code.Canceled;
+      break;
+    case ErrorCode.ENHANCE_YOUR_CALM:
+      c = Code.ResourceExhausted;
+      break;
+    case ErrorCode.INADEQUATE_SECURITY:
+      c = Code.PermissionDenied;
+      break;
+    default:
+      c = Code.Internal;
+  }
+  const who = local ? "Stream error" : "Stream reset by server";
+  return new StatusError(c, `${who}: HTTP/2 error code ${code}`);
+}
+
+/** Turns a trailer block into null (OK) or the StatusError it carries. */
+export function statusFromTrailers(
+  list: readonly string[],
+  httpStatus: number,
+  trailersOnly: boolean,
+): StatusError | null {
+  let status = "", message = "", details = "";
+  for (let i = 0; i < list.length; i += 2) {
+    const n = list[i];
+    if (n === "grpc-status") status = list[i + 1];
+    else if (n === "grpc-message") message = list[i + 1];
+    else if (n === "grpc-status-details-bin") details = list[i + 1];
+  }
+  if (status === "") {
+    if (trailersOnly && httpStatus !== 200) {
+      return new StatusError(codeFromHttpStatus(httpStatus), `Unexpected HTTP status ${httpStatus}`);
+    }
+    return new StatusError(Code.Unknown, "Response has no grpc-status");
+  }
+  const code = parseStatusCode(status);
+  if (code === 0) return null;
+  const metadata = Metadata.fromHeaders(list as string[]);
+  let detailList: { typeUrl: string; value: Uint8Array }[] = [];
+  if (details !== "") {
+    const bin = metadataBin(details);
+    if (bin !== null) {
+      try {
+        detailList = decodeStatusDetails(bin).details;
+      } catch {
+        // Malformed details don't hide the status.
+      }
+    }
+  }
+  return new StatusError(
+    code < 0 ? Code.Unknown : code as Code,
+    code < 0 ? `Bad grpc-status "${status}"` : decodeGrpcMessage(message),
+    { metadata, details: detailList },
+  );
+}
+
+function parseStatusCode(s: string): number {
+  if (s.length === 0 || s.length > 3) return -1;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  // Codes outside 0–16 are passed through as UNKNOWN by grpc-go.
+  return v > 16 ? -1 : v;
+}
+
+function metadataBin(value: string): Uint8Array | null {
+  const m = Metadata.fromHeaders(["x-details-bin", value]);
+  const v = m.get("x-details-bin");
+  return v instanceof Uint8Array ? v : null;
+}
+
+function httpStatusOf(list: readonly string[]): number {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === ":status") {
+      const n = Number(list[i + 1]);
+      return Number.isInteger(n) ? n : 0;
+    }
+  }
+  return 0;
+}
+
+function headerValue(list: readonly string[], name: string): string {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return "";
+}
+
+function isGrpcContentType(list: readonly string[]): boolean {
+  const ct = headerValue(list, "content-type");
+  return ct.startsWith("application/grpc") &&
+    (ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59 /* ; */);
+}

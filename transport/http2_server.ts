@@ -1,0 +1,441 @@
+// The server role of the shared transport, after grpc-go's internal/transport/http2_server.go:
+// validates each request's header block (RFC 9113 §8.2–8.3), admits or refuses streams
+// (MAX_CONCURRENT_STREAMS, running handlers, GOAWAY), enforces the keepalive policy against PING
+// floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully.
+
+import { type RawConn, type TransportOptions, Http2Connection, unavailable } from "./connection.ts";
+import { Http2Stream, StreamState } from "./stream.ts";
+import { ErrorCode, SettingId } from "./frame.ts";
+import { ConnectionError, StreamError } from "./errors.ts";
+import * as D from "./defaults.ts";
+import { Code, encodeGrpcMessage, StatusError } from "../status.ts";
+
+/** Server transport settings, resolved. */
+export interface ServerTransportOptions extends TransportOptions {
+  /** grpc-go keepalive.EnforcementPolicy.MinTime. */
+  keepaliveMinTimeMs: number;
+  /** grpc-go keepalive.EnforcementPolicy.PermitWithoutStream. */
+  permitKeepaliveWithoutStream: boolean;
+}
+
+/** Why a server stream's handler should stop. */
+export type CancelReason = "rst" | "closed";
+
+const MAX_GOAWAY_ID = 2 ** 31 - 1;
+// grpc-go defaultPingTimeout: with no active stream, pings closer than this are strikes.
+const IDLE_PING_MIN_MS = 2 * 60 * 60 * 1000;
+
+/** One incoming call. */
+export class ServerStream extends Http2Stream {
+  readonly transport: ServerTransport;
+  /** `:path`, e.g. "/helloworld.Hello/SayHello". */
+  readonly method: string;
+  /** The request header block, flat [name, value, …]. */
+  readonly headers: string[];
+  /** `content-type`, or "" when absent. */
+  readonly contentType: string;
+  /** `grpc-timeout` as sent, or "". */
+  readonly timeout: string;
+  /** `grpc-encoding`, or "". */
+  readonly encoding: string;
+  /** `grpc-accept-encoding`, or "". */
+  readonly acceptEncoding: string;
+  /** `:authority`, or "". */
+  readonly authority: string;
+  /** Whether the response HEADERS went out. */
+  headersSent = false;
+  /** Whether trailers went out (the call is over from our side). */
+  finished = false;
+  /** Set by the server layer: called once when the peer resets the stream or the conn dies. */
+  onCancel: ((reason: CancelReason) => void) | undefined = undefined;
+  #cancelled = false;
+  #handlerDone = false;
+
+  constructor(t: ServerTransport, id: number, req: ParsedRequest) {
+    super(t, id, t.peerInitialWindowSize, t.streamRecvWindow, t.opts.maxReceiveMessageSize);
+    this.transport = t;
+    this.method = req.path;
+    this.headers = req.headers;
+    this.contentType = req.contentType;
+    this.timeout = req.timeout;
+    this.encoding = req.encoding;
+    this.acceptEncoding = req.acceptEncoding;
+    this.authority = req.authority;
+  }
+
+  /** Whether the peer reset the stream or the connection died. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** Sends response headers: `:status: 200`, `content-type`, then `extra` (flat pairs). */
+  sendHeaders(extra: readonly string[] = NO_HEADERS, contentType = "application/grpc"): void {
+    if (this.headersSent || this.finished || this.#cancelled) return;
+    this.headersSent = true;
+    const h = [":status", "200", "content-type", contentType];
+    for (let i = 0; i < extra.length; i++) h.push(extra[i]);
+    this.transport.writeHeaderBlock(this.id, h, false);
+  }
+
+  /** Sends one message; resolves at once unless back-pressure applies. */
+  sendMsg(data: Uint8Array, compressed: boolean): Promise<void> {
+    if (this.#cancelled || this.finished) return Promise.resolve();
+    if (!this.headersSent) this.sendHeaders();
+    return this.transport.sendMessage(this, data, compressed, false);
+  }
+
+  /**
+   * Ends the call: trailers with `grpc-status`, `grpc-message` (already percent-encoded) and
+   * `extra`; trailers-only when nothing was sent yet. If the client is still sending, RST_STREAM
+   * NO_ERROR follows (grpc-go finishStream), so it stops.
+   */
+  sendTrailers(code: number, message: string, extra: readonly string[] = NO_HEADERS): void {
+    if (this.finished || this.#cancelled) return;
+    this.finished = true;
+    let h: string[];
+    if (!this.headersSent) {
+      h = [":status", "200", "content-type", "application/grpc", "grpc-status", statusText(code)];
+    } else {
+      h = ["grpc-status", statusText(code)];
+    }
+    if (message !== "") h.push("grpc-message", message);
+    for (let i = 0; i < extra.length; i++) h.push(extra[i]);
+    this.headersSent = true;
+    const t = this.transport;
+    t.sendTrailers(this, h);
+    if (this.state !== StreamState.CLOSED && !this.remoteEnded) {
+      if (this.pendingBytes === 0) t.resetStream(this, ErrorCode.NO_ERROR);
+    }
+  }
+
+  /** Answers with an HTTP error status and a gRPC status (trailers-only), e.g. 415. */
+  sendHttpError(httpStatus: number, code: number, message: string): void {
+    if (this.finished || this.#cancelled) return;
+    this.finished = true;
+    this.headersSent = true;
+    const h = [
+      ":status",
+      String(httpStatus),
+      "content-type",
+      "application/grpc",
+      "grpc-status",
+      statusText(code),
+    ];
+    if (message !== "") h.push("grpc-message", message);
+    this.transport.sendTrailers(this, h);
+    if (this.state !== StreamState.CLOSED && !this.remoteEnded) {
+      this.transport.resetStream(this, ErrorCode.NO_ERROR);
+    }
+  }
+
+  /** The server layer calls this once the handler has returned (for the handler limit). */
+  handlerDone(): void {
+    if (this.#handlerDone) return;
+    this.#handlerDone = true;
+    this.transport.handlerFinished();
+  }
+
+  /** @internal */
+  cancel(reason: CancelReason, err: StatusError): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.fail(err);
+    const cb = this.onCancel;
+    if (cb !== undefined) cb(reason);
+  }
+}
+
+const NO_HEADERS: readonly string[] = [];
+const STATUS_TEXT = Array.from({ length: 17 }, (_, i) => String(i));
+function statusText(code: number): string {
+  return code >= 0 && code < 17 ? STATUS_TEXT[code] : String(code);
+}
+
+/** The server side of one HTTP/2 connection. */
+export class ServerTransport extends Http2Connection<ServerStream> {
+  readonly onStream: (s: ServerStream) => void;
+  #lastStreamId = 0;
+  #goawayLastId = MAX_GOAWAY_ID;
+  #draining = false;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #handlers = 0;
+  #lastPingAt = 0;
+  #pingStrikes = 0;
+  #resetPingStrikes = false;
+  readonly sopts: ServerTransportOptions;
+
+  constructor(conn: RawConn, opts: ServerTransportOptions, onStream: (s: ServerStream) => void) {
+    super(conn, opts, true);
+    this.sopts = opts;
+    this.onStream = onStream;
+  }
+
+  /** Sends our SETTINGS and starts reading (the peer's preface comes first). */
+  begin(): void {
+    const s = this.baseSettings();
+    if (this.opts.maxConcurrentStreams !== D.UNLIMITED_STREAMS) {
+      s.push(SettingId.MAX_CONCURRENT_STREAMS, this.opts.maxConcurrentStreams);
+    }
+    this.start(s);
+  }
+
+  /** Handlers running now (reset streams whose handler has not returned count too). */
+  get runningHandlers(): number {
+    return this.#handlers;
+  }
+
+  /** @internal */
+  handlerFinished(): void {
+    this.#handlers--;
+    this.#maybeFinishDrain();
+  }
+
+  /**
+   * Graceful stop, as grpc-go's drain: GOAWAY(2^31-1) and a PING; on the ACK (or after 5 s)
+   * GOAWAY(last stream id). Streams above it are refused; the connection closes once the rest
+   * are done.
+   */
+  drain(): void {
+    if (this.#draining || this.isClosed) return;
+    this.#draining = true;
+    this.sendGoaway(MAX_GOAWAY_ID, ErrorCode.NO_ERROR);
+    this.sendDrainPing();
+    this.#drainTimer = setTimeout(() => this.onDrainPingAck(), D.DRAIN_PING_TIMEOUT_MS);
+  }
+
+  protected override onDrainPingAck(): void {
+    if (this.#drainTimer === undefined) return;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.#goawayLastId = this.#lastStreamId;
+    this.sendGoaway(this.#lastStreamId, ErrorCode.NO_ERROR);
+    this.#maybeFinishDrain();
+  }
+
+  #maybeFinishDrain(): void {
+    if (
+      this.#draining && this.#drainTimer === undefined && this.streams.size === 0 &&
+      this.#handlers === 0
+    ) {
+      this.closeAfterFlush(unavailable("Server stopped"));
+    }
+  }
+
+  override close(reason?: StatusError): void {
+    if (this.#drainTimer !== undefined) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+    }
+    super.close(reason);
+  }
+
+  protected override onStreamClosed(_s: ServerStream): void {
+    this.#maybeFinishDrain();
+  }
+
+  protected onHeaderBlock(id: number, list: string[], endStream: boolean, complete: boolean): void {
+    const existing = this.streams.get(id);
+    if (existing !== undefined) {
+      // Request trailers: must end the stream and carry no pseudo-headers (RFC 9113 §8.1).
+      if (!endStream || hasPseudo(list)) {
+        this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, "Malformed trailers"));
+        return;
+      }
+      this.#remoteEndFromHeaders(existing);
+      return;
+    }
+    if ((id & 1) === 0 || id <= this.#lastStreamId) {
+      // RFC 9113 §5.1.1: a new stream id must be odd and larger than every earlier one.
+      throw connError(ErrorCode.PROTOCOL_ERROR, `Bad stream id ${id}`);
+    }
+    this.#lastStreamId = id;
+    if (id > this.#goawayLastId || this.isClosed) {
+      this.streamError(new StreamError(id, ErrorCode.REFUSED_STREAM, "Draining"));
+      return;
+    }
+    if (!complete) {
+      this.streamError(new StreamError(id, ErrorCode.FRAME_SIZE_ERROR, "Header list too large"));
+      return;
+    }
+    const max = this.opts.maxConcurrentStreams;
+    if (this.streams.size >= max || this.#handlers >= max) {
+      this.streamError(new StreamError(id, ErrorCode.REFUSED_STREAM, "Too many streams"));
+      return;
+    }
+    const req = parseRequest(list);
+    if (typeof req === "string") {
+      this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, req));
+      return;
+    }
+    const s = new ServerStream(this, id, req);
+    this.streams.set(id, s);
+    this.#handlers++;
+    if (endStream) this.#remoteEndFromHeaders(s);
+    this.onStream(s);
+  }
+
+  #remoteEndFromHeaders(s: ServerStream): void {
+    s.state = s.state === StreamState.HALF_CLOSED_LOCAL
+      ? StreamState.CLOSED
+      : StreamState.HALF_CLOSED_REMOTE;
+    s.onRemoteEnd();
+    if (s.state === StreamState.CLOSED) {
+      this.streams.delete(s.id);
+      this.onStreamClosed(s);
+    }
+  }
+
+  protected onGoaway(_lastStreamId: number, _code: number): void {
+    // A client's GOAWAY: it opens nothing new; finish what runs, then close.
+    if (this.streams.size === 0) this.closeAfterFlush(unavailable("Client sent GOAWAY"));
+  }
+
+  protected isIdleStream(id: number): boolean {
+    return (id & 1) === 1 ? id > this.#lastStreamId : false;
+  }
+
+  protected lastPeerStreamId(): number {
+    return this.#lastStreamId;
+  }
+
+  protected onStreamReset(s: ServerStream, _code: number, _local?: boolean): void {
+    s.cancel("rst", new StatusError(Code.Canceled, "Stream reset by client"));
+  }
+
+  protected onStreamAborted(s: ServerStream, reason: StatusError): void {
+    s.cancel("closed", reason);
+  }
+
+  protected onMessageTooLarge(s: ServerStream): void {
+    // The stream already failed with RESOURCE_EXHAUSTED; the handler's recvMsg sees it and the
+    // server layer answers with that status. Stop the client from sending more.
+    const err = s.error;
+    if (err !== null) s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage));
+  }
+
+  protected override onDataSent(): void {
+    this.#resetPingStrikes = true;
+  }
+
+  // grpc-go http2Server.handlePing: pings closer together than the policy allows are strikes;
+  // more than maxPingStrikes → GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
+  protected override onPingReceived(): void {
+    const now = this.opts.now();
+    const last = this.#lastPingAt;
+    this.#lastPingAt = now;
+    if (this.#resetPingStrikes) {
+      this.#resetPingStrikes = false;
+      this.#pingStrikes = 0;
+      return;
+    }
+    const min = this.streams.size < 1 && !this.sopts.permitKeepaliveWithoutStream
+      ? IDLE_PING_MIN_MS
+      : this.sopts.keepaliveMinTimeMs;
+    if (last !== 0 && last + min > now) this.#pingStrikes++;
+    if (this.#pingStrikes > D.MAX_PING_STRIKES) {
+      throw connError(ErrorCode.ENHANCE_YOUR_CALM, "too_many_pings");
+    }
+  }
+}
+
+// Thrown inside the read loop, which turns it into GOAWAY(code) + close.
+function connError(code: number, message: string): ConnectionError {
+  return new ConnectionError(code, message);
+}
+
+/** What parseRequest extracts from a valid request header block. */
+export interface ParsedRequest {
+  path: string;
+  authority: string;
+  contentType: string;
+  timeout: string;
+  encoding: string;
+  acceptEncoding: string;
+  headers: string[];
+}
+
+// RFC 9113 §8.2.2: connection-specific header fields make a request malformed.
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "proxy-connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * Validates a request header block (RFC 9113 §8.2–8.3) and extracts what gRPC needs; returns a
+ * reason string when the request is malformed (answered with RST_STREAM PROTOCOL_ERROR).
+ */
+export function parseRequest(list: string[]): ParsedRequest | string {
+  let method = "", scheme = "", path = "", authority = "";
+  let contentType = "", timeout = "", encoding = "", acceptEncoding = "";
+  let regular = false;
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const value = list[i + 1];
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (regular) return "Pseudo-header after a regular header";
+      switch (name) {
+        case ":method":
+          if (method !== "") return "Duplicate :method";
+          method = value;
+          break;
+        case ":scheme":
+          if (scheme !== "") return "Duplicate :scheme";
+          scheme = value;
+          break;
+        case ":path":
+          if (path !== "") return "Duplicate :path";
+          path = value;
+          break;
+        case ":authority":
+          if (authority !== "") return "Duplicate :authority";
+          authority = value;
+          break;
+        default:
+          return `Unknown pseudo-header ${name}`;
+      }
+      continue;
+    }
+    regular = true;
+    if (!isLowerToken(name)) return "Invalid header name";
+    switch (name) {
+      case "content-type":
+        contentType = value;
+        break;
+      case "grpc-timeout":
+        timeout = value;
+        break;
+      case "grpc-encoding":
+        encoding = value;
+        break;
+      case "grpc-accept-encoding":
+        acceptEncoding = value;
+        break;
+      case "te":
+        if (value !== "trailers") return "te other than trailers";
+        break;
+      default:
+        if (CONNECTION_HEADERS.has(name)) return `Connection-specific header ${name}`;
+    }
+  }
+  if (method === "" || scheme === "" || path === "") return "Missing pseudo-header";
+  if (method !== "POST") return `Method ${method} not allowed`;
+  return { path, authority, contentType, timeout, encoding, acceptEncoding, headers: list.slice() };
+}
+
+function hasPseudo(list: string[]): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i].charCodeAt(0) === 58) return true;
+  return false;
+}
+
+// RFC 9113 §8.2.1: names are lower case tokens; no control chars, no upper case.
+function isLowerToken(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || (c >= 0x41 && c <= 0x5a) || c === 0x3a) return false;
+  }
+  return true;
+}
