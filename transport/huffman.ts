@@ -169,38 +169,35 @@ export function huffmanEncode(out: WriteBuffer, s: string): void {
   out.length = j;
 }
 
-// Reused output for decoding; grows (never shrinks) to the largest string decoded so far.
+// Reused output for decoding strings up to SCRATCH_MAX octets; longer ones get a buffer of their
+// own so that one huge header does not pin its memory for the life of the process.
+const SCRATCH_MAX = 64 * 1024;
 let scratch = new Uint8Array(1024);
 
 /**
- * Decodes the Huffman-coded octets `buf[start, end)` into `scratch` and returns the symbol count.
- * With `count` set, only validates and counts (no output).
+ * Decodes the Huffman-coded octets `buf[start, end)` into `out` and returns the symbol count;
+ * with `out` null, only validates and counts.
  */
-function decodeInto(buf: Uint8Array, start: number, end: number, count: boolean): number {
+function decodeInto(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array | null,
+): number {
   const table = DECODE_TABLE;
-  let out = scratch;
-  if (!count) {
-    // At most one symbol per 5 bits.
-    const max = Math.floor(((end - start) * 8) / 5);
-    if (max > out.length) {
-      let cap = out.length * 2;
-      while (cap < max) cap *= 2;
-      out = scratch = new Uint8Array(cap);
-    }
-  }
   let state = 0, n = 0;
   for (let i = start; i < end; i++) {
     const octet = buf[i];
     let e = table[(state << 4) | (octet >>> 4)];
     if (e & (EMIT | FAIL)) {
       if (e & FAIL) throw new HpackError("Cannot decode Huffman string: it contains EOS");
-      if (!count) out[n] = e >>> 8;
+      if (out !== null) out[n] = e >>> 8;
       n++;
     }
     e = table[((e & 0xff) << 4) | (octet & 0x0f)];
     if (e & (EMIT | FAIL)) {
       if (e & FAIL) throw new HpackError("Cannot decode Huffman string: it contains EOS");
-      if (!count) out[n] = e >>> 8;
+      if (out !== null) out[n] = e >>> 8;
       n++;
     }
     state = e & 0xff;
@@ -218,8 +215,20 @@ function decodeInto(buf: Uint8Array, start: number, end: number, count: boolean)
  * @throws {HpackError} on EOS in the input, padding longer than 7 bits, or padding not all ones.
  */
 export function huffmanDecode(buf: Uint8Array, start: number, end: number): string {
-  const n = decodeInto(buf, start, end, false);
-  return latin1(scratch, 0, n);
+  // No code is shorter than 5 bits.
+  const max = Math.floor(((end - start) * 8) / 5);
+  let out = scratch;
+  if (max > out.length) {
+    if (max <= SCRATCH_MAX) {
+      let cap = out.length * 2;
+      while (cap < max) cap *= 2;
+      out = scratch = new Uint8Array(cap);
+    } else {
+      out = new Uint8Array(max);
+    }
+  }
+  const n = decodeInto(buf, start, end, out);
+  return latin1(out, 0, n);
 }
 
 /**
@@ -228,7 +237,7 @@ export function huffmanDecode(buf: Uint8Array, start: number, end: number): stri
  * @throws {HpackError} as `huffmanDecode`.
  */
 export function huffmanDecodedLength(buf: Uint8Array, start: number, end: number): number {
-  return decodeInto(buf, start, end, true);
+  return decodeInto(buf, start, end, null);
 }
 
 /** `buf[start, end)` as a string with one char per octet (ISO-8859-1, not windows-1252). */

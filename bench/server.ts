@@ -1,0 +1,43 @@
+// The harness's drop-in server (../shared/bench/README.md): bench.Bench over h2c on 127.0.0.1,
+// written with the public API only, as a user would. Flags: `-port N` or `-port=N` (0 = any).
+// Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
+
+import { loadProto, Server } from "@seed/grpc";
+import { parseGoFlags } from "../internal/flags.ts";
+
+interface Payload {
+  body: Uint8Array;
+}
+interface StreamRequest {
+  count: number;
+  size: number;
+}
+
+const flags = parseGoFlags(Deno.args);
+const port = Number(flags.get("port") ?? "50051");
+const services = await loadProto(new URL("./bench.proto", import.meta.url));
+const server = new Server();
+server.addService(services["bench.Bench"], {
+  unary: (req: Payload): Payload => req,
+  serverStream: async function* (req: StreamRequest) {
+    const reply = { body: new Uint8Array(req.size) };
+    for (let i = 0; i < req.count; i++) yield reply;
+  },
+  clientStream: async (reqs: AsyncIterable<Payload>): Promise<Payload> => {
+    for await (const _ of reqs) { /* drain */ }
+    return { body: new Uint8Array(0) };
+  },
+  bidi: async function* (reqs: AsyncIterable<Payload>) {
+    for await (const r of reqs) yield r;
+  },
+});
+
+const listener = Deno.listen({ hostname: "127.0.0.1", port });
+const serving = server.serve(listener);
+console.log(`READY port=${listener.addr.port}`);
+
+Deno.addSignalListener("SIGTERM", () => {
+  const force = setTimeout(() => server.stop(), 2000);
+  server.gracefulStop().finally(() => clearTimeout(force));
+});
+await serving;

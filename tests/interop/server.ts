@@ -1,0 +1,175 @@
+// The gRPC interop test server (grpc/grpc doc/interop-test-descriptions.md, "Server"):
+// grpc.testing.TestService over h2c on 127.0.0.1, written with the public API.
+//
+//   deno run -A tests/interop/server.ts --port=0      prints "READY port=N", exits on SIGTERM
+//
+// Every call echoes `x-grpc-test-echo-initial` in its response headers and
+// `x-grpc-test-echo-trailing-bin` in its trailers. UnimplementedCall is left out, so it answers
+// UNIMPLEMENTED.
+
+import { delay } from "@std/async/delay";
+import { Code, loadProto, Metadata, Server, type ServerContext, StatusError } from "@seed/grpc";
+import { parseGoFlags } from "../../internal/flags.ts";
+
+interface Payload {
+  type?: string;
+  body: Uint8Array;
+}
+interface EchoStatus {
+  code: number;
+  message: string;
+}
+interface BoolValue {
+  value: boolean;
+}
+interface SimpleRequest {
+  responseSize: number;
+  payload: Payload | null;
+  responseCompressed: BoolValue | null;
+  responseStatus: EchoStatus | null;
+  expectCompressed: BoolValue | null;
+}
+interface ResponseParameters {
+  size: number;
+  intervalUs: number;
+  compressed: BoolValue | null;
+}
+interface StreamingOutputCallRequest {
+  responseParameters: ResponseParameters[];
+  payload: Payload | null;
+  responseStatus: EchoStatus | null;
+}
+interface StreamingInputCallRequest {
+  payload: Payload | null;
+  expectCompressed: BoolValue | null;
+}
+
+const INTEROP_DIR = new URL("./", import.meta.url).pathname;
+
+/** Loads the interop protos (grpc.testing.*). */
+export function loadInteropServices(): ReturnType<typeof loadProto> {
+  return loadProto(new URL("./grpc/testing/test.proto", import.meta.url), {
+    includeDirs: [INTEROP_DIR],
+  });
+}
+
+function payload(size: number): Payload {
+  return { type: "COMPRESSABLE", body: new Uint8Array(size) };
+}
+
+// Echo the test metadata: initial into headers now, trailing-bin into trailers.
+function echoMetadata(ctx: ServerContext): void {
+  const initial = ctx.metadata.get("x-grpc-test-echo-initial");
+  if (typeof initial === "string") {
+    ctx.setHeader(new Metadata({ "x-grpc-test-echo-initial": initial }));
+  }
+  const trailing = ctx.metadata.get("x-grpc-test-echo-trailing-bin");
+  if (trailing instanceof Uint8Array) {
+    ctx.setTrailer(new Metadata({ "x-grpc-test-echo-trailing-bin": trailing }));
+  }
+}
+
+function checkStatus(status: EchoStatus | null): void {
+  if (status !== null && status.code !== 0) {
+    throw new StatusError(status.code as Code, status.message);
+  }
+}
+
+function checkCompressed(expect: BoolValue | null, ctx: ServerContext): void {
+  if (expect?.value === true && !ctx.requestCompressed) {
+    throw new StatusError(Code.InvalidArgument, "Expected a compressed request");
+  }
+}
+
+// Per-message compression as the response parameters ask.
+function compressNext(ctx: ServerContext, compressed: BoolValue | null): void {
+  if (compressed?.value === true) {
+    ctx.setCompression("gzip");
+    ctx.setMessageCompression(true);
+  } else {
+    ctx.setMessageCompression(false);
+  }
+}
+
+function unary(req: SimpleRequest, ctx: ServerContext) {
+  echoMetadata(ctx);
+  checkCompressed(req.expectCompressed, ctx);
+  checkStatus(req.responseStatus);
+  compressNext(ctx, req.responseCompressed);
+  return { payload: payload(req.responseSize) };
+}
+
+async function* streamOut(params: ResponseParameters[], ctx: ServerContext) {
+  for (const p of params) {
+    if (p.intervalUs > 0) await delay(p.intervalUs / 1000, { signal: ctx.signal });
+    compressNext(ctx, p.compressed);
+    yield { payload: payload(p.size) };
+  }
+}
+
+/** Builds the interop server (not yet serving). */
+export async function createInteropServer(): Promise<Server> {
+  const services = await loadInteropServices();
+  const server = new Server();
+  server.addService(services["grpc.testing.TestService"], {
+    emptyCall: (_req: unknown, ctx: ServerContext) => {
+      echoMetadata(ctx);
+      return {};
+    },
+    unaryCall: unary,
+    cacheableUnaryCall: unary,
+    streamingOutputCall: async function* (req: StreamingOutputCallRequest, ctx: ServerContext) {
+      echoMetadata(ctx);
+      checkStatus(req.responseStatus);
+      yield* streamOut(req.responseParameters, ctx);
+    },
+    streamingInputCall: async (
+      reqs: AsyncIterable<StreamingInputCallRequest>,
+      ctx: ServerContext,
+    ) => {
+      echoMetadata(ctx);
+      let size = 0;
+      for await (const r of reqs) {
+        checkCompressed(r.expectCompressed, ctx);
+        size += r.payload?.body.length ?? 0;
+      }
+      return { aggregatedPayloadSize: size };
+    },
+    fullDuplexCall: async function* (
+      reqs: AsyncIterable<StreamingOutputCallRequest>,
+      ctx: ServerContext,
+    ) {
+      echoMetadata(ctx);
+      for await (const r of reqs) {
+        checkStatus(r.responseStatus);
+        yield* streamOut(r.responseParameters, ctx);
+      }
+    },
+    halfDuplexCall: async function* (
+      reqs: AsyncIterable<StreamingOutputCallRequest>,
+      ctx: ServerContext,
+    ) {
+      echoMetadata(ctx);
+      const all: StreamingOutputCallRequest[] = [];
+      for await (const r of reqs) all.push(r);
+      for (const r of all) {
+        checkStatus(r.responseStatus);
+        yield* streamOut(r.responseParameters, ctx);
+      }
+    },
+  });
+  return server;
+}
+
+if (import.meta.main) {
+  const port = Number(parseGoFlags(Deno.args).get("port") ?? "0");
+  const server = await createInteropServer();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const serving = server.serve(listener);
+  console.log(`READY port=${listener.addr.port}`);
+  Deno.addSignalListener("SIGTERM", () => {
+    const force = setTimeout(() => server.stop(), 2000);
+    server.gracefulStop().finally(() => clearTimeout(force));
+  });
+  await serving;
+}
