@@ -304,6 +304,15 @@ Deno.test("oneofs: the oneof's name holds the set member's name (default) or is 
   assert(!("choice" in unset) && !("text" in unset) && !("number" in unset));
 });
 
+Deno.test("bytes defaults are plain, including proto2 [default = ...] values", () => {
+  const { root } = protobuf.parse(`syntax = "proto2";
+    message Old { optional bytes raw = 1 [default = "abc"]; optional bytes none = 2; }`);
+  const decoded = protobufCodec<Obj>(root.lookupType("Old")).decode(new Uint8Array(0));
+  assertEquals(decoded, { raw: new TextEncoder().encode("abc"), none: new Uint8Array(0) });
+  assertStrictEquals(decoded.raw.constructor, Uint8Array);
+  assert(Object.isFrozen(decoded.none)); // the shared empty array cannot be changed
+});
+
 Deno.test("json: non-finite doubles decode as strings only with json: true", () => {
   const type = sinkType();
   assertEquals(roundTrip(protobufCodec(type), { ratio: NaN }).ratio, NaN);
@@ -315,16 +324,33 @@ Deno.test("json: non-finite doubles decode as strings only with json: true", () 
 });
 
 Deno.test("bytes fields decode as Uint8Array views of the input", () => {
-  const codec = protobufCodec(sinkType());
+  const codec = protobufCodec<Obj>(sinkType());
   const encoded = codec.encode({ blob: new Uint8Array([1, 2, 3]) });
   const input = new Uint8Array(encoded); // a plain Uint8Array, as the transport passes
   const decoded = codec.decode(input) as Obj;
+  assertStrictEquals(decoded.blob.constructor, Uint8Array);
   assertInstanceOf(decoded.blob, Uint8Array);
   assertEquals([...decoded.blob], [1, 2, 3]);
   assertStrictEquals(decoded.blob.buffer, input.buffer); // zero-copy
   // Other accepted inputs: arrays of byte values, base64 text.
   assertEquals([...roundTrip(codec, { blob: [4, 5] }).blob], [4, 5]);
   assertEquals([...roundTrip(codec, { blob: "AQI=" }).blob], [1, 2]);
+  // Plain Uint8Arrays, never Buffers: from a Buffer input (encode's output), for empty bytes on
+  // the wire and for defaults.
+  assertStrictEquals(codec.decode(encoded).blob.constructor, Uint8Array);
+  assertStrictEquals(roundTrip(codec, { blob: new Uint8Array(0) }).blob.constructor, Uint8Array);
+  assertStrictEquals(codec.decode(new Uint8Array(0)).blob.constructor, Uint8Array);
+  assertEquals(roundTrip(codec, {}).blob, new Uint8Array(0));
+  const nested = roundTrip(codec, { child: { blob: [7] } }).child.blob;
+  assertStrictEquals(nested.constructor, Uint8Array);
+  assertEquals(nested, new Uint8Array([7]));
+  // protobufjs itself is left as it was, also after a decode error.
+  const newBuffer = protobuf.util.newBuffer;
+  assertThrows(() => codec.decode(new Uint8Array([0x22, 0x05])), TypeError);
+  assertStrictEquals(protobuf.util.newBuffer, newBuffer);
+  assertStrictEquals(protobuf.util.Buffer, Buffer);
+  const type = sinkType();
+  assertInstanceOf(type.toObject(type.decode(new Uint8Array(0)), { defaults: true }).blob, Buffer);
   // The options never turn bytes into strings or arrays.
   for (const options of [{ json: true }, { defaults: false }]) {
     assertInstanceOf(protobufCodec<Obj>(sinkType(), options).decode(input).blob, Uint8Array);
@@ -354,7 +380,9 @@ Deno.test("codec.encode() coerces wrong-typed scalars as protobufjs fromObject d
   assertEquals(roundTrip(codec, { snakeName: true }), { snakeName: "true" });
   assertEquals(roundTrip(codec, { list: [1, "2", "x"] }), { list: [1, 2, 0] });
   assertEquals(roundTrip(codec, { ratio: "1.5" }), { ratio: 1.5 });
-  assertEquals(roundTrip(codec, { signed: "abc" }), {}); // parses as 0, the default
+  // Parses as 0. A field set to its default is still sent, so it decodes as present.
+  assertEquals(roundTrip(codec, { signed: "abc" }), { signed: "0" });
+  assertEquals([...codec.encode({ snakeName: "" })], [0x2a, 0x00]);
   assertEquals(roundTrip(codec, { blob: 5 }), {}); // neither bytes, array nor base64: left out
   assertEquals(roundTrip(codec, { unknownField: 1 }), {});
 });
@@ -367,6 +395,14 @@ Deno.test("codec.decode() throws TypeError for bytes that are not a message", ()
     "Cannot decode kitchen.Sink: index out of range",
   );
   assertThrows(() => codec.decode(new Uint8Array([0x0f])), TypeError, "Cannot decode kitchen.Sink");
+  assertThrows(
+    () => codec.decode([0x0a] as unknown as Uint8Array),
+    TypeError,
+    "Cannot decode kitchen.Sink: bytes is object, expected Uint8Array",
+  );
+  // Any Uint8Array works, including a view with an offset.
+  const padded = new Uint8Array([0xff, 0x10, 0x07, 0xff]);
+  assertEquals(codec.decode(padded.subarray(1, 3)), roundTrip(codec, { unsigned: 7 }));
 });
 
 Deno.test("protobufCodec() caches one codec per type and options", () => {
@@ -612,4 +648,10 @@ Deno.test("servicesFromRoot() passes codec options to every codec", () => {
     signed: 3n,
     color: 1,
   });
+});
+
+Deno.test("servicesFromRoot() and protobufCodec() refuse objects that are not protobufjs's", () => {
+  const fake = { nestedArray: [], resolveAll() {}, fullName: ".Fake", fieldsArray: [] };
+  assertThrows(() => servicesFromRoot(fake), TypeError, "root is not a Root of this module's");
+  assertThrows(() => protobufCodec(fake), TypeError, "type is not a message Type of this module's");
 });

@@ -33,9 +33,10 @@
 //
 // Indexes address one space (§2.3.3): 1–61 the static table (Appendix A), 62 and up the dynamic
 // table, newest entry first. The dynamic table holds entries of size name + value + 32 octets
-// (§4.1), evicting the oldest to stay within its maximum size (§4.4). Both tables here are ring
-// buffers of parallel name/value arrays addressed by an absolute insertion count: entry `abs`
-// lives in slot `abs & mask` and has index `61 + inserted - abs`, so no entry is ever moved.
+// (§4.1), evicting the oldest to stay within its maximum size (§4.4). The encoder and the decoder
+// keep theirs as ring buffers of parallel name/value arrays addressed by an absolute insertion
+// count: entry `abs` lives in slot `abs & mask` and has index `61 + inserted - abs`, so no entry
+// is ever moved.
 //
 // Strings are byte strings: one char per octet (Latin-1), as everywhere in our transport.
 
@@ -178,8 +179,10 @@ class DynamicTable {
 
   constructor(capacity: number, indexed: boolean) {
     this.capacity = capacity;
-    // Every entry takes at least 32 octets, so capacity / 32 slots always suffice.
-    const slots = pow2AtLeast(Math.max(1, Math.floor(capacity / ENTRY_OVERHEAD)));
+    // Every entry takes at least 32 octets, so capacity / 32 slots always suffice; start smaller
+    // when that is large and grow on demand (a peer cannot make us allocate for a table it does
+    // not fill).
+    const slots = pow2AtLeast(Math.min(64, Math.max(1, Math.floor(capacity / ENTRY_OVERHEAD))));
     this.names = new Array<string>(slots).fill("");
     this.values = new Array<string>(slots).fill("");
     this.mask = slots - 1;
@@ -191,8 +194,6 @@ class DynamicTable {
   setCapacity(capacity: number): void {
     this.capacity = capacity;
     while (this.size > capacity) this.evict();
-    const slots = Math.floor(capacity / ENTRY_OVERHEAD);
-    if (slots > this.mask + 1) this.#grow(pow2AtLeast(slots));
   }
 
   #grow(slots: number): void {
@@ -231,6 +232,7 @@ class DynamicTable {
     const size = name.length + value.length + ENTRY_OVERHEAD;
     while (this.count > 0 && this.size + size > this.capacity) this.evict();
     if (size > this.capacity) return;
+    if (this.count > this.mask) this.#grow((this.mask + 1) * 2);
     const abs = this.inserted++;
     const slot = abs & this.mask;
     this.names[slot] = name;
@@ -403,7 +405,8 @@ export class HpackEncoder {
 
 /** Options of `HpackDecoder`. */
 export interface HpackDecoderOptions {
-  /** Our SETTINGS_HEADER_TABLE_SIZE: the most the peer may size our table to.
+  /** Our SETTINGS_HEADER_TABLE_SIZE: the most the peer may size our table to with a size
+   * update. The table itself starts at 4096 octets (the protocol's initial value).
    * @default {4096} */
   maxTableSize?: number;
   /** Largest header list (sum of name + value + 32 per field, RFC 7541 §4.1) we accept.
@@ -438,7 +441,11 @@ export class HpackDecoder {
     }
     this.#maxTableSize = maxTableSize;
     this.maxHeaderListSize = maxHeaderListSize;
-    this.#table = new DynamicTable(maxTableSize, false);
+    // The table starts at the protocol's initial 4096 octets (RFC 9113 §6.5.2), whatever we
+    // advertise: the peer's encoder uses that until it has seen our SETTINGS, then announces
+    // its new size with an update (RFC 7541 §4.2). Starting smaller would drop entries the peer
+    // may still reference; starting larger would only keep entries it no longer references.
+    this.#table = new DynamicTable(DEFAULT_TABLE_SIZE, false);
   }
 
   /**

@@ -24,6 +24,16 @@ function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
+/** A small seeded PRNG (mulberry32), so failures reproduce. */
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 function encode(s: string): string {
   const out = new WriteBuffer(16);
   huffmanEncode(out, s);
@@ -154,8 +164,7 @@ Deno.test("huffmanEncode() round-trips every octet value", () => {
 });
 
 Deno.test("huffmanEncode() round-trips random strings", () => {
-  let seed = 42;
-  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const rand = mulberry32(42);
   const out = new WriteBuffer(64);
   for (let i = 0; i < 2000; i++) {
     const len = Math.floor(rand() * 64);
