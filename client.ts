@@ -20,8 +20,8 @@ import { Code, StatusError } from "./status.ts";
 import { Metadata, type MetadataInit } from "./metadata.ts";
 import { type Compressor, getCompressor, supportedEncodings } from "./compression.ts";
 import {
-  backoffDelay,
   type BackoffConfig,
+  backoffDelay,
   DEFAULT_BACKOFF,
   MIN_CONNECT_TIMEOUT_MS,
 } from "./internal/backoff.ts";
@@ -110,7 +110,9 @@ export class ChannelCredentials {
    */
   constructor(protocol: "insecure") {
     if (protocol !== "insecure") {
-      throw new TypeError(`Cannot create credentials: unknown protocol ${JSON.stringify(protocol)}`);
+      throw new TypeError(
+        `Cannot create credentials: unknown protocol ${JSON.stringify(protocol)}`,
+      );
     }
     this.#protocol = protocol;
   }
@@ -419,7 +421,8 @@ export interface ResponseStream<Res> extends AsyncIterable<Res> {
    */
   readonly headers: Promise<Metadata>;
   /**
-   * The trailers, once the call has ended (after the last response was read). Rejects with
+   * The trailers, once the call has ended (after the last response was read), also when the
+   * server ended it with an error status (the error's `metadata` holds them too). Rejects with
    * the call's error if it ended without trailers (cancelled, deadline, lost connection).
    */
   readonly trailers: Promise<Metadata>;
@@ -592,7 +595,11 @@ function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
     ),
     userAgent: ua ? `${ua} ${USER_AGENT}` : USER_AGENT,
     backoff,
-    minConnectTimeoutMs: checkMs("minConnectTimeoutMs", o.minConnectTimeoutMs, MIN_CONNECT_TIMEOUT_MS),
+    minConnectTimeoutMs: checkMs(
+      "minConnectTimeoutMs",
+      o.minConnectTimeoutMs,
+      MIN_CONNECT_TIMEOUT_MS,
+    ),
     transport,
     compressor: resolveCompressor(o.compression, "compression"),
   });
@@ -695,7 +702,9 @@ function parseTarget(target: string): Target {
   let portText = "";
   if (rest.startsWith("[")) {
     const close = rest.indexOf("]");
-    if (close < 0) throw new TypeError(`Cannot parse target ${JSON.stringify(target)}: missing "]"`);
+    if (close < 0) {
+      throw new TypeError(`Cannot parse target ${JSON.stringify(target)}: missing "]"`);
+    }
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
     if (after.startsWith(":")) portText = after.slice(1);
@@ -762,6 +771,12 @@ function newWaiter(waitForReady: boolean): Waiter {
   return { waitForReady, promise, resolve, reject };
 }
 
+function refConn(conn: unknown, on: boolean): void {
+  const c = conn as Partial<Deno.Conn>;
+  if (on) c.ref?.();
+  else c.unref?.();
+}
+
 function closingError(): StatusError {
   return new StatusError(Code.Canceled, "grpc: the client connection is closing");
 }
@@ -782,11 +797,14 @@ class Channel {
   readonly #waiters = new Set<Waiter>();
   #backoffIdx = 0;
   #retryAt = 0;
-  #retryTimer: number | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError: StatusError | null = null;
   #attempt: AbortController | null = null;
   #attemptDone: Promise<void> = RESOLVED;
   #closed = false;
+  // Calls in progress. Sockets are unref'd while there are none, so an idle ClientConn that was
+  // never closed does not keep the process alive (grpc-go programs exit when main returns).
+  #active = 0;
 
   constructor(target: Target, opts: ResolvedDialOptions) {
     this.target = target;
@@ -811,6 +829,18 @@ class Channel {
       return ConnectivityState.Idle;
     }
     return s;
+  }
+
+  callStarted(): void {
+    if (this.#active++ === 0) this.#setRef(true);
+  }
+
+  callEnded(): void {
+    if (--this.#active === 0) this.#setRef(false);
+  }
+
+  #setRef(on: boolean): void {
+    for (const t of this.#transports) refConn(t.conn, on);
   }
 
   /** The constant request headers of a method (cached; never mutated). */
@@ -953,6 +983,7 @@ class Channel {
         this.#lost(tt);
       };
       this.#transports.add(tt);
+      if (this.#active === 0) refConn(conn, false);
       tt.begin();
       const onAbort = () => tt.close(ac.signal.reason);
       ac.signal.addEventListener("abort", onAbort, { once: true });
@@ -1145,7 +1176,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   #signal2: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
   #onAbort2: (() => void) | undefined;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   // The current attempt.
   #ts: TransportStream | null = null;
@@ -1209,6 +1240,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     }
     this.#deadline = deadline;
     if (this.#onHeader !== undefined) this.#headers = deferred();
+    ch.callStarted(); // #finish ends it
 
     // Fail before sending anything when already cancelled or past the deadline.
     const s1 = this.#signal, s2 = this.#signal2;
@@ -1252,11 +1284,19 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
         return;
       }
       if (r !== undefined) {
-        this.#opening = this.#openAsync(r);
+        this.#startOpen(r);
         return;
       }
     }
-    this.#opening = this.#openAsync(undefined);
+    this.#startOpen(undefined);
+  }
+
+  #startOpen(pending: Promise<TransportStream> | undefined): void {
+    const p = this.#openAsync(pending);
+    // Failures reach the caller through sendMsg/recvMsg; this copy must not go unhandled.
+    p.catch(noop);
+    // #openAsync may have attached synchronously (and cleared #opening) before returning.
+    if (this.#ts === null) this.#opening = p;
   }
 
   #requestHeaders(): string[] {
@@ -1268,7 +1308,9 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     const h = prefix.slice();
     if (c !== undefined) h.push("grpc-encoding", c.name);
     // grpc-go: the timeout is what is left of the deadline when the stream is created.
-    if (this.#deadline !== Infinity) h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
+    if (this.#deadline !== Infinity) {
+      h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
+    }
     this.#metadata?.appendTo(h);
     return h;
   }
@@ -1323,12 +1365,9 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
             late.then((s) => s.cancel(this.#error!, ErrorCode.CANCEL), noop);
             throw this.#error!;
           }
-          if (t === undefined && err instanceof TransportDrainingError) {
-            // The fast path's transport went away while we waited.
-            continue;
-          }
-          if (t !== undefined && this.#retryOpen(t, err)) continue;
-          if (err instanceof TransportDrainingError) continue;
+          // The transport went away (GOAWAY, closed) before the stream existed: nothing was
+          // sent, so try again elsewhere.
+          if (++this.#attempts < MAX_CALL_ATTEMPTS * 2) continue;
           throw err;
         } finally {
           this.#abortHook = null;
@@ -1382,9 +1421,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   #retry(): void {
     this.#attempts++;
     this.#ts = null;
-    const p = this.#openAsync(undefined);
-    p.catch(noop);
-    this.#opening = p;
+    this.#startOpen(undefined);
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -1497,7 +1534,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   async recvMsg(): Promise<Res | null> {
     if (this.#done) {
       if (this.#error !== null) throw this.#error;
-      if (this.#ts === null || this.#ts.remoteEnded) return null;
+      return null;
     }
     const [s, raw] = await this.#recvRaw();
     if (raw === null) {
@@ -1641,8 +1678,9 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     const d = this.#headers;
     if (d === null || d.settled) return;
     const s = this.#ts;
-    if (s !== null && s.responseHeaders !== null) this.#gotHeaders(Metadata.fromHeaders(s.responseHeaders));
-    else if (s !== null && s.trailers !== null) this.#gotHeaders(new Metadata());
+    if (s !== null && s.responseHeaders !== null) {
+      this.#gotHeaders(Metadata.fromHeaders(s.responseHeaders));
+    } else if (s !== null && s.trailers !== null) this.#gotHeaders(new Metadata());
     else if (this.#error !== null) d.reject(this.#error);
     else this.#gotHeaders(new Metadata());
   }
@@ -1670,11 +1708,9 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   cancel(reason?: unknown): void {
     if (this.#done) return;
     this.#abort(
-      new StatusError(
-        Code.Canceled,
-        "Call cancelled",
-        reason === undefined ? undefined : { cause: reason },
-      ),
+      reason === undefined
+        ? new StatusError(Code.Canceled, "Call cancelled")
+        : new StatusError(Code.Canceled, `Call cancelled: ${errorText(reason)}`, { cause: reason }),
     );
   }
 
@@ -1713,6 +1749,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     this.#done = true;
     this.#error = err;
     this.#buf = null;
+    this.#ch.callEnded();
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -1740,6 +1777,9 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
 
 // ---------------------------------------------------------------------------------------------
 // ClientConn
+
+// dial() reaches a ClientConn's channel through this (set by ClientConn's static block).
+let channelOf: (conn: ClientConn) => Channel;
 
 async function invokeCore<Req, Res>(
   ch: Channel,
@@ -1900,7 +1940,11 @@ export class ClientConn implements AsyncDisposable {
     const o = d === undefined ? options : mergeCallOptions(d, options);
     const u = this.#unary;
     if (u === null) return invokeCore(this.#ch, method, request, o);
-    return u({ method: method as MethodDefinition, request, options: forInterceptors(o) }) as Promise<
+    return u({
+      method: method as MethodDefinition,
+      request,
+      options: forInterceptors(o),
+    }) as Promise<
       Res
     >;
   }
@@ -1938,22 +1982,6 @@ export class ClientConn implements AsyncDisposable {
     >;
   }
 
-  /** @internal Server streaming with END_STREAM on the request's frame when not intercepted. */
-  serverStream<Req, Res>(
-    method: MethodDefinition<Req, Res>,
-    request: Req,
-    options: CallOptions | undefined,
-  ): ClientStream<Req, Res> {
-    const stream = this.newStream(method, options);
-    if (stream instanceof Call) {
-      stream.sendLast(request).catch(noop);
-    } else {
-      stream.sendMsg(request).catch(noop);
-      stream.closeSend();
-    }
-    return stream;
-  }
-
   /**
    * Closes the connection: calls in flight fail CANCELLED, later calls too. grpc-go:
    * `ClientConn.Close`.
@@ -1982,9 +2010,8 @@ export class ClientConn implements AsyncDisposable {
     return this.close();
   }
 
-  /** @internal Waits for READY (dial's block). */
-  waitReady(signal: AbortSignal | undefined): Promise<void> {
-    return this.#ch.waitForReadyState(signal, signal === undefined);
+  static {
+    channelOf = (conn) => conn.#ch;
   }
 }
 
@@ -2038,7 +2065,8 @@ export async function dial(target: string, options?: DialOptions): Promise<Clien
   const conn = new ClientConn(target, options);
   if (options?.block !== true) return conn;
   try {
-    await conn.waitReady(options.signal);
+    const signal = options.signal;
+    await channelOf(conn).waitForReadyState(signal, signal === undefined);
   } catch (err) {
     await conn.close();
     throw err;
@@ -2073,6 +2101,7 @@ export type BidiStreamingMethod<Req, Res> = (
  * type argument built from {@linkcode UnaryMethod} and friends for precise types.
  */
 export interface UntypedClient {
+  /** The method named `localName`: unary and client-streaming ones return a promise. */
   // deno-lint-ignore no-explicit-any
   [localName: string]: (requestOrRequests: any, options?: CallOptions) => any;
 }
@@ -2120,6 +2149,8 @@ export function createClient<C extends object = UntypedClient>(
     throw new TypeError("Cannot create client: conn is not a ClientConn");
   }
   const client: Record<string, unknown> = {};
+  // Without stream interceptors, streams are our own Call: use its unary fast paths.
+  const direct = channelOf(conn).opts.streamInterceptors.length === 0;
   for (const [name, m] of Object.entries(service.methods)) {
     const method = m as MethodDefinition<unknown, unknown>;
     if (!method.requestStream && !method.responseStream) {
@@ -2127,12 +2158,17 @@ export function createClient<C extends object = UntypedClient>(
         conn.invoke(method, request, options);
     } else if (!method.requestStream) {
       client[name] = (request: unknown, options?: CallOptions) =>
-        conn.serverStream(method, request, options);
+        serverStreaming(conn, direct, method, request, options);
     } else if (!method.responseStream) {
-      client[name] = (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) =>
-        clientStreaming(conn.newStream(method, options), requests);
+      client[name] = (
+        requests: AsyncIterable<unknown> | Iterable<unknown>,
+        options?: CallOptions,
+      ) => clientStreaming(conn.newStream(method, options), direct, requests);
     } else {
-      client[name] = (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) => {
+      client[name] = (
+        requests: AsyncIterable<unknown> | Iterable<unknown>,
+        options?: CallOptions,
+      ) => {
         const stream = conn.newStream(method, options);
         pump(stream, requests);
         return stream;
@@ -2142,63 +2178,75 @@ export function createClient<C extends object = UntypedClient>(
   return client as C;
 }
 
-// Sends every request, then half-closes. An error from the iterable cancels the call; an error
-// from sending (the call failed) stops quietly: the receiving side reports the status.
+// Sends every request, then half-closes. An error from the iterable cancels the call (the
+// receiving side then fails CANCELLED, with the error as cause); an error from sending means the
+// call failed, and the receiving side reports its status. Never rejects.
 async function pump<Req>(
   stream: ClientStream<Req, unknown>,
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<void> {
-  let sending = true;
   try {
     for await (const r of requests) {
       try {
         await stream.sendMsg(r);
       } catch {
-        sending = false;
         return;
       }
     }
   } catch (err) {
-    if (sending) stream.cancel(err);
+    try {
+      stream.cancel(err);
+    } catch {
+      // An intercepted stream's cancel() failed: nothing more to do.
+    }
     return;
   }
-  stream.closeSend();
+  try {
+    stream.closeSend();
+  } catch {
+    // As above.
+  }
 }
 
 async function clientStreaming<Req, Res>(
   stream: ClientStream<Req, Res>,
+  direct: boolean,
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<Res> {
-  const pumping = pump(stream, requests);
-  try {
-    if (stream instanceof Call) return await stream.recvUnary();
-    const res = await stream.recvMsg();
-    if (res === null) {
-      throw new StatusError(
-        Code.Internal,
-        "cardinality violation: received no response message from non-streaming RPC",
-      );
-    }
-    if (await stream.recvMsg() !== null) {
-      const err = new StatusError(
-        Code.Internal,
-        "cardinality violation: expected <EOF> for non-streaming RPCs, but received another message",
-      );
-      stream.cancel(err);
-      throw err;
-    }
-    return res;
-  } catch (err) {
-    // A failed iterable cancels the call; report the iterable's error, not CANCELLED.
-    const e = StatusError.from(err);
-    if (e.code === Code.Canceled && e.cause !== undefined && !(e.cause instanceof StatusError)) {
-      const cause = e.cause;
-      if (!(cause instanceof DOMException)) {
-        throw StatusError.from(cause);
-      }
-    }
-    throw e;
-  } finally {
-    await pumping;
+  pump(stream, requests);
+  if (direct) return await (stream as Call<Req, Res>).recvUnary();
+  const res = await stream.recvMsg();
+  if (res === null) {
+    throw new StatusError(
+      Code.Internal,
+      "cardinality violation: received no response message from non-streaming RPC",
+    );
   }
+  if (await stream.recvMsg() !== null) {
+    const err = new StatusError(
+      Code.Internal,
+      "cardinality violation: expected <EOF> for non-streaming RPCs, but received another message",
+    );
+    stream.cancel(err);
+    throw err;
+  }
+  return res;
+}
+
+function serverStreaming<Req, Res>(
+  conn: ClientConn,
+  direct: boolean,
+  method: MethodDefinition<Req, Res>,
+  request: Req,
+  options: CallOptions | undefined,
+): ClientStream<Req, Res> {
+  const stream = conn.newStream(method, options);
+  if (direct) {
+    // END_STREAM rides on the request's DATA frame.
+    (stream as Call<Req, Res>).sendLast(request).catch(noop);
+  } else {
+    stream.sendMsg(request).catch(noop);
+    stream.closeSend();
+  }
+  return stream;
 }

@@ -10,7 +10,12 @@
 import type { MethodDefinition, ServiceDefinition } from "./codec.ts";
 import { Code, encodeGrpcMessage, encodeStatusDetails, StatusError } from "./status.ts";
 import { Metadata } from "./metadata.ts";
-import { type Compressor, getCompressor, negotiateEncoding, supportedEncodings } from "./compression.ts";
+import {
+  type Compressor,
+  getCompressor,
+  negotiateEncoding,
+  supportedEncodings,
+} from "./compression.ts";
 import { OnceEvent } from "./internal/event.ts";
 import { decodeTimeout } from "./internal/timeout.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
@@ -199,55 +204,83 @@ export type StreamServerInterceptor = (
   handler: (stream: ServerCallStream) => Promise<void>,
 ) => Promise<void>;
 
-interface ResolvedServerOptions {
+/** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
+export interface ResolvedServerOptions {
+  /** See {@linkcode ServerOptions.maxReceiveMessageSize}. */
   readonly maxReceiveMessageSize: number;
+  /** See {@linkcode ServerOptions.maxSendMessageSize}. */
   readonly maxSendMessageSize: number;
+  /** See {@linkcode ServerOptions.connectionTimeoutMs}. */
   readonly connectionTimeoutMs: number;
+  /** See {@linkcode ServerOptions.compression}; `undefined` for none. */
   readonly compression: string | undefined;
+  /** See {@linkcode ServerOptions.compressionMinSize}. */
   readonly compressionMinSize: number;
-  readonly transport: ServerTransportOptions;
+  /** See {@linkcode ServerOptions.maxConcurrentStreams}. */
+  readonly maxConcurrentStreams: number;
+  /** See {@linkcode ServerOptions.initialWindowSize}. */
+  readonly initialWindowSize: number;
+  /** See {@linkcode ServerOptions.initialConnWindowSize}. */
+  readonly initialConnWindowSize: number;
+  /** Whether BDP estimation may grow the windows (false once a window option is set). */
+  readonly dynamicWindow: boolean;
+  /** See {@linkcode ServerOptions.maxHeaderListSize}. */
+  readonly maxHeaderListSize: number;
+  /** See `keepaliveEnforcementPolicy.minTimeMs` in {@linkcode ServerOptions}. */
+  readonly keepaliveMinTimeMs: number;
+  /** See `keepaliveEnforcementPolicy.permitWithoutStream` in {@linkcode ServerOptions}. */
+  readonly permitKeepaliveWithoutStream: boolean;
+  /** See {@linkcode ServerOptions.unaryInterceptors}. */
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
+  /** See {@linkcode ServerOptions.streamInterceptors}. */
   readonly streamInterceptors: readonly StreamServerInterceptor[];
 }
 
-/** Resolves and checks server options once (exported for tests). */
+/**
+ * Resolves and checks server options once, filling in grpc-go's defaults.
+ * @param o The options as given.
+ * @returns A frozen object with every option set.
+ * @throws {RangeError} When a value is out of range.
+ * @example The defaults
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { resolveServerOptions } from "@seed/grpc";
+ * const o = resolveServerOptions({});
+ * assertEquals(o.maxReceiveMessageSize, 4 * 1024 * 1024);
+ * assertEquals(o.connectionTimeoutMs, 120_000);
+ * ```
+ */
 export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
   const size = (name: string, v: number | undefined, def: number, min = 0, max = 2 ** 31 - 1) => {
     if (v === undefined) return def;
     if (!Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(`Cannot create server: ${name} must be an integer in [${min}, ${max}], got ${v}`);
+      throw new RangeError(
+        `Cannot create server: ${name} must be an integer in [${min}, ${max}], got ${v}`,
+      );
     }
     return v;
   };
-  const windowSet = o.initialWindowSize !== undefined || o.initialConnWindowSize !== undefined;
-  const maxReceiveMessageSize = size(
-    "maxReceiveMessageSize",
-    o.maxReceiveMessageSize,
-    D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
-  );
+  if (
+    o.compression !== undefined && o.compression !== "identity" && !getCompressor(o.compression)
+  ) {
+    throw new RangeError(`Cannot create server: unknown compression "${o.compression}"`);
+  }
   const kp = o.keepaliveEnforcementPolicy ?? {};
-  const transport: ServerTransportOptions = {
-    ...DEFAULT_TRANSPORT_OPTIONS,
-    initialWindowSize: size(
-      "initialWindowSize",
-      o.initialWindowSize,
-      D.DEFAULT_WINDOW_SIZE,
-      D.DEFAULT_WINDOW_SIZE,
+  const W = D.DEFAULT_WINDOW_SIZE;
+  return Object.freeze({
+    maxReceiveMessageSize: size(
+      "maxReceiveMessageSize",
+      o.maxReceiveMessageSize,
+      D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
     ),
-    initialConnWindowSize: size(
-      "initialConnWindowSize",
-      o.initialConnWindowSize,
-      D.DEFAULT_WINDOW_SIZE,
-      D.DEFAULT_WINDOW_SIZE,
+    maxSendMessageSize: size(
+      "maxSendMessageSize",
+      o.maxSendMessageSize,
+      D.DEFAULT_MAX_SEND_MESSAGE_SIZE,
     ),
-    dynamicWindow: !windowSet,
-    maxHeaderListSize: size(
-      "maxHeaderListSize",
-      o.maxHeaderListSize,
-      D.DEFAULT_MAX_HEADER_LIST_SIZE,
-      1024,
-      2 ** 32 - 1,
-    ),
+    connectionTimeoutMs: size("connectionTimeoutMs", o.connectionTimeoutMs, 120_000, 1),
+    compression: o.compression === "identity" ? undefined : o.compression,
+    compressionMinSize: size("compressionMinSize", o.compressionMinSize, 0),
     maxConcurrentStreams: size(
       "maxConcurrentStreams",
       o.maxConcurrentStreams,
@@ -255,22 +288,39 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
       1,
       2 ** 32 - 1,
     ),
-    maxReceiveMessageSize,
-    keepaliveMinTimeMs: size("keepaliveEnforcementPolicy.minTimeMs", kp.minTimeMs, D.KEEPALIVE_MIN_TIME_MS),
+    initialWindowSize: size("initialWindowSize", o.initialWindowSize, W, W),
+    initialConnWindowSize: size("initialConnWindowSize", o.initialConnWindowSize, W, W),
+    dynamicWindow: o.initialWindowSize === undefined && o.initialConnWindowSize === undefined,
+    maxHeaderListSize: size(
+      "maxHeaderListSize",
+      o.maxHeaderListSize,
+      D.DEFAULT_MAX_HEADER_LIST_SIZE,
+      1024,
+      2 ** 32 - 1,
+    ),
+    keepaliveMinTimeMs: size(
+      "keepaliveEnforcementPolicy.minTimeMs",
+      kp.minTimeMs,
+      D.KEEPALIVE_MIN_TIME_MS,
+    ),
     permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
-  };
-  if (o.compression !== undefined && o.compression !== "identity" && !getCompressor(o.compression)) {
-    throw new RangeError(`Cannot create server: unknown compression "${o.compression}"`);
-  }
-  return Object.freeze({
-    maxReceiveMessageSize,
-    maxSendMessageSize: size("maxSendMessageSize", o.maxSendMessageSize, D.DEFAULT_MAX_SEND_MESSAGE_SIZE),
-    connectionTimeoutMs: size("connectionTimeoutMs", o.connectionTimeoutMs, 120_000, 1, 2 ** 31 - 1),
-    compression: o.compression === "identity" ? undefined : o.compression,
-    compressionMinSize: size("compressionMinSize", o.compressionMinSize, 0),
-    transport: Object.freeze(transport),
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+  });
+}
+
+// The transport's view of the options.
+function transportOptions(o: ResolvedServerOptions): ServerTransportOptions {
+  return Object.freeze({
+    ...DEFAULT_TRANSPORT_OPTIONS,
+    initialWindowSize: o.initialWindowSize,
+    initialConnWindowSize: o.initialConnWindowSize,
+    dynamicWindow: o.dynamicWindow,
+    maxHeaderListSize: o.maxHeaderListSize,
+    maxConcurrentStreams: o.maxConcurrentStreams,
+    maxReceiveMessageSize: o.maxReceiveMessageSize,
+    keepaliveMinTimeMs: o.keepaliveMinTimeMs,
+    permitKeepaliveWithoutStream: o.permitKeepaliveWithoutStream,
   });
 }
 
@@ -302,6 +352,7 @@ interface Route {
  */
 export class Server {
   readonly #opts: ResolvedServerOptions;
+  readonly #transportOpts: ServerTransportOptions;
   readonly #routes = new Map<string, Route>();
   readonly #services = new Set<string>();
   readonly #quit = new OnceEvent();
@@ -319,6 +370,7 @@ export class Server {
    */
   constructor(options: ServerOptions = {}) {
     this.#opts = resolveServerOptions(options);
+    this.#transportOpts = transportOptions(this.#opts);
   }
 
   /**
@@ -410,7 +462,7 @@ export class Server {
     } catch {
       // unix sockets have no Nagle
     }
-    const t = new ServerTransport(conn, this.#opts.transport, (s) => this.#handleStream(t, s, conn));
+    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(t, s, conn));
     this.#conns.add(t);
     const timer = setTimeout(
       () => t.close(unavailable("Connection handshake timed out")),
@@ -436,7 +488,9 @@ export class Server {
       return;
     }
     if (route === undefined || route.handler === undefined) {
-      const msg = route === undefined ? unknownMethodMessage(s.method, this.#services) : `unknown method ${route.method.name} for service ${route.service}`;
+      const msg = route === undefined
+        ? unknownMethodMessage(s.method, this.#services)
+        : `unknown method ${route.method.name} for service ${route.service}`;
       s.sendTrailers(Code.Unimplemented, encodeGrpcMessage(msg));
       s.handlerDone();
       return;
@@ -447,7 +501,9 @@ export class Server {
       if (decompressor === undefined) {
         s.sendTrailers(
           Code.Unimplemented,
-          encodeGrpcMessage(`grpc: Decompressor is not installed for grpc-encoding "${s.encoding}"`),
+          encodeGrpcMessage(
+            `grpc: Decompressor is not installed for grpc-encoding "${s.encoding}"`,
+          ),
           ["grpc-accept-encoding", supportedEncodings()],
         );
         s.handlerDone();
@@ -833,7 +889,9 @@ async function runStreamHandler(
   if (!m.requestStream) {
     // Server streaming: one request, then the handler's responses.
     const req = await stream.recvMsg();
-    if (req === null) throw new StatusError(Code.Internal, "grpc: server received no request message");
+    if (req === null) {
+      throw new StatusError(Code.Internal, "grpc: server received no request message");
+    }
     const out = (handler as ServerStreamingHandler)(req, ctx);
     await sendAll(out, stream);
     return;

@@ -282,6 +282,18 @@ export class RawPeer {
     return this.frames().filter((f) => f.type === type && (id === undefined || f.streamId === id));
   }
 
+  /** The role's own first SETTINGS frame, once written. */
+  async firstSettings(): Promise<WireFrame> {
+    const find = () => this.written(FrameType.SETTINGS).find((f) => (f.flags & Flag.ACK) === 0);
+    await until(() => find() !== undefined, "the role's SETTINGS");
+    return find()!;
+  }
+
+  /** The role's PING ACKs (its own PINGs, e.g. BDP probes, left out). */
+  pingAcks(): WireFrame[] {
+    return this.written(FrameType.PING).filter((f) => (f.flags & Flag.ACK) !== 0);
+  }
+
   /** The role's GOAWAY frames. */
   goaways(): WireFrame[] {
     return this.written(FrameType.GOAWAY);
@@ -330,11 +342,13 @@ export function rawServer(
   opts: Partial<ServerTransportOptions> = {},
   pipeOpts: PipeOptions = {},
 ) {
-  const [, b] = pipe(pipeOpts);
+  const [a, b] = pipe(pipeOpts);
   const server = new ServerTransport(b, { ...SERVER_OPTS, ...opts }, onStream);
   server.begin();
   const peer = new RawPeer(b);
-  return { server, peer, conn: b };
+  // conn: the server's end (the peer injects into it); remote: the other end, where what the
+  // server writes can be read (nobody reads it unless a test does).
+  return { server, peer, conn: b, remote: a };
 }
 
 /** A server that has completed the handshake with a RawPeer (preface + empty SETTINGS sent). */
@@ -350,14 +364,18 @@ export async function handshakenServer(
 }
 
 /** A client role on one end of a pipe, driven by a RawPeer acting as the server. */
-export async function rawClient(opts: Partial<TransportOptions> = {}, serverSettings: number[] = []) {
-  const [a] = pipe();
+export async function rawClient(
+  opts: Partial<TransportOptions> = {},
+  serverSettings: number[] = [],
+  pipeOpts: PipeOptions = {},
+) {
+  const [a, b] = pipe(pipeOpts);
   const client = new ClientTransport(a, { ...DEFAULT_TRANSPORT_OPTIONS, ...opts });
   client.begin();
   const peer = new RawPeer(a);
   peer.settings(serverSettings).settingsAck().send();
   await client.handshaked;
-  return { client, peer, conn: a };
+  return { client, peer, conn: a, remote: b };
 }
 
 /** Client and server roles over one pipe. */
@@ -395,6 +413,21 @@ export function header(list: readonly string[] | null | undefined, name: string)
   if (!list) return undefined;
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
   return undefined;
+}
+
+/**
+ * Counts frames of `type` whose flags include `flags` in a byte stream a role wrote, reading
+ * frame headers only (cheap enough to poll while tens of thousands of frames go by).
+ */
+export function countFrames(bytes: Uint8Array, type: number, flags = 0): number {
+  let pos = bytes.length >= 24 && startsWith(bytes, CONNECTION_PREFACE) ? 24 : 0;
+  let n = 0;
+  while (pos + 9 <= bytes.length) {
+    const len = (bytes[pos] << 16) | (bytes[pos + 1] << 8) | bytes[pos + 2];
+    if (bytes[pos + 3] === type && (bytes[pos + 4] & flags) === flags) n++;
+    pos += 9 + len;
+  }
+  return n;
 }
 
 /** Total DATA payload bytes on stream `id` among `frames`. */

@@ -74,6 +74,9 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.free
   now: Date.now,
 });
 
+/** Initial capacity of the buffer that assembles HEADERS + CONTINUATION blocks. */
+const HEADER_BLOCK_BUFFER_SIZE = 1024;
+
 const PING_BDP = 1;
 const PING_DRAIN = 2;
 const PING_USER = 3;
@@ -113,9 +116,13 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   readonly #encoder = new HpackEncoder();
   readonly #scratch = new WriteBuffer(1024);
   readonly #headerList: string[] = [];
-  #block = new WriteBuffer(0);
+  // Not 0: WriteBuffer.ensure() doubles the capacity, and 0 × 2 never grows (it spun forever on
+  // the first HEADERS without END_HEADERS).
+  #block = new WriteBuffer(HEADER_BLOCK_BUFFER_SIZE);
   #blockStream = 0;
   #blockEndStream = false;
+  /** The block's HEADERS had a stream error (already RST): decode it for HPACK, then drop it. */
+  #blockSkip = false;
   #blockContinuations = 0;
   #prefaceLeft: number;
   #gotSettings = false;
@@ -202,6 +209,11 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     return s;
   }
 
+  /** Bytes of a HEADERS + CONTINUATION block buffered now (bounded by maxHeaderBlockSize). */
+  get headerBlockBuffered(): number {
+    return this.#block.length;
+  }
+
   get isClosed(): boolean {
     return this.#closed;
   }
@@ -253,14 +265,16 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
           if (next < 0) break;
           this.#onFrame(parser);
           start = next;
+          // Back-pressure on peer-triggered control frames (PING/SETTINGS/RST_STREAM floods):
+          // stop parsing, mid-buffer too, while too many of our answers wait unwritten (grpc-go
+          // controlbuf throttle). Checked per frame: one read can hold 60k PINGs, and checking
+          // once per read let a peer that doesn't read queue a whole read buffer of ACKs.
+          if (this.#controlQueued > D.MAX_QUEUED_CONTROL_FRAMES) {
+            await this.writer.idle();
+            this.#controlQueued = 0;
+          }
         }
         if (start === end) start = end = 0;
-        // Back-pressure on peer-triggered control frames (PING/SETTINGS floods): stop reading
-        // while too many of our answers wait unwritten (grpc-go controlbuf throttle).
-        if (this.#controlQueued > D.MAX_QUEUED_CONTROL_FRAMES) {
-          await this.writer.idle();
-          this.#controlQueued = 0;
-        }
       }
     } catch (err) {
       if (err instanceof ConnectionError) {
@@ -407,6 +421,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       return;
     }
     this.#blockStream = id;
+    this.#blockSkip = f.streamError !== 0;
     this.#block.reset();
     this.#appendBlock(f);
   }
@@ -423,9 +438,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       const id = this.#blockStream;
       this.#blockStream = 0;
       const b = this.#block;
-      this.#decodeBlock(id, b.buf, 0, b.length, false);
+      this.#decodeBlock(id, b.buf, 0, b.length, this.#blockSkip);
       // Don't keep a large block's memory per connection.
-      if (b.buf.length > 64 * 1024) this.#block = new WriteBuffer(0);
+      if (b.buf.length > 64 * 1024) this.#block = new WriteBuffer(HEADER_BLOCK_BUFFER_SIZE);
     }
   }
 
@@ -642,13 +657,11 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     }
     const delta = n - this.streamRecvWindow;
     if (delta > 0) {
+      // RFC 9113 §6.9.2: the peer adds the SETTINGS delta to every open stream's window itself,
+      // so open streams get no WINDOW_UPDATE here (one would credit them twice and let the peer
+      // overrun recvLimit). grpc-go updateFlowControl: newLimit on each stream + SETTINGS.
       this.streamRecvWindow = n;
-      for (const s of this.streams.values()) {
-        s.recvLimit += delta;
-        if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
-          writeWindowUpdate(out, s.id, delta);
-        }
-      }
+      for (const s of this.streams.values()) s.recvLimit += delta;
       writeSettings(out, [SettingId.INITIAL_WINDOW_SIZE, n]);
     }
     this.writer.flushSoon();
@@ -972,7 +985,11 @@ const EMPTY = new Uint8Array(0);
 
 function asciiBytes(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0x7f;
+  for (let i = 0; i < s.length; i++) {
+    // GOAWAY debug data: non-ASCII becomes "?" (masking turned "§" into "'").
+    const c = s.charCodeAt(i);
+    b[i] = c < 0x80 ? c : 0x3f;
+  }
   return b;
 }
 

@@ -36,6 +36,8 @@ export class ClientStream extends Http2Stream {
   refused = false;
   /** True once any response bytes arrived (then a retry is no longer transparent). */
   gotResponse = false;
+  /** The HTTP/2 code of the server's RST_STREAM, when it reset the stream (ARCHITECTURE.md). */
+  rstCode: number | null = null;
   #headersWaiters: [(h: string[]) => void, (e: unknown) => void][] | null = null;
 
   constructor(t: ClientTransport, id: number) {
@@ -262,7 +264,10 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   }
 
   protected onStreamReset(s: ClientStream, code: number, local?: boolean): void {
-    if (!local && code === ErrorCode.REFUSED_STREAM) s.refused = true;
+    if (!local) {
+      s.rstCode = code;
+      if (code === ErrorCode.REFUSED_STREAM) s.refused = true;
+    }
     this.#failStream(s, statusFromRstCode(code, local === true));
   }
 

@@ -267,6 +267,19 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, req));
       return;
     }
+    if (req.method !== "POST") {
+      // grpc-go operateHeaders: a non-POST request is not malformed, so no PROTOCOL_ERROR; it
+      // gets 405 with grpc-status INTERNAL (trailers-only), and RST_STREAM NO_ERROR if the
+      // client is still sending.
+      this.writeHeaderBlock(id, [
+        ":status", "405",
+        "content-type", "application/grpc",
+        "grpc-status", "13",
+        "grpc-message", encodeGrpcMessage(`invalid method "${req.method}"`),
+      ], true);
+      if (!endStream) this.streamError(new StreamError(id, ErrorCode.NO_ERROR, "Not POST"));
+      return;
+    }
     const s = new ServerStream(this, id, req);
     this.streams.set(id, s);
     this.#handlers++;
@@ -291,7 +304,9 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   }
 
   protected isIdleStream(id: number): boolean {
-    return (id & 1) === 1 ? id > this.#lastStreamId : false;
+    // RFC 9113 §5.1: even ids would be ours (we never push), so they are all idle; frames other
+    // than HEADERS/PRIORITY on them are a connection PROTOCOL_ERROR, not RST_STREAM.
+    return (id & 1) === 0 || id > this.#lastStreamId;
   }
 
   protected lastPeerStreamId(): number {
@@ -345,6 +360,8 @@ function connError(code: number, message: string): ConnectionError {
 
 /** What parseRequest extracts from a valid request header block. */
 export interface ParsedRequest {
+  /** `:method`; gRPC needs POST. */
+  method: string;
   path: string;
   authority: string;
   contentType: string;
@@ -421,8 +438,17 @@ export function parseRequest(list: string[]): ParsedRequest | string {
     }
   }
   if (method === "" || scheme === "" || path === "") return "Missing pseudo-header";
-  if (method !== "POST") return `Method ${method} not allowed`;
-  return { path, authority, contentType, timeout, encoding, acceptEncoding, headers: list.slice() };
+  // A method other than POST is well-formed HTTP/2 (RFC 9113 §8.1.1): the caller answers 405.
+  return {
+    method,
+    path,
+    authority,
+    contentType,
+    timeout,
+    encoding,
+    acceptEncoding,
+    headers: list.slice(),
+  };
 }
 
 function hasPseudo(list: string[]): boolean {

@@ -12,6 +12,7 @@ import {
   echo,
   handshakenServer,
   header,
+  hpackLiterals,
   rawClient,
   RawPeer,
   rawServer,
@@ -42,7 +43,7 @@ Deno.test("ServerTransport answers a first frame other than SETTINGS with PROTOC
   await server.closed;
   assertEquals(peer.goaways().map((f) => f.errorCode), [ErrorCode.PROTOCOL_ERROR]);
   // The PING was not answered.
-  assertEquals(peer.written(FrameType.PING).length, 0);
+  assertEquals(peer.pingAcks().length, 0);
 });
 
 Deno.test("ClientTransport answers a server whose first frame is not SETTINGS with PROTOCOL_ERROR", async () => {
@@ -80,6 +81,7 @@ Deno.test("ServerTransport sends its SETTINGS, ACKs the peer's, and applies them
 
 Deno.test("ClientTransport sends the preface, SETTINGS with ENABLE_PUSH 0, and ACKs the server's", async () => {
   const { client, peer, conn } = await rawClient();
+  await peer.firstSettings();
   const bytes = conn.allWritten();
   assertEquals(new TextDecoder().decode(bytes.subarray(0, 24)), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
   await until(() => peer.written(FrameType.SETTINGS).length === 2, "SETTINGS ACK");
@@ -92,7 +94,7 @@ Deno.test("ClientTransport sends the preface, SETTINGS with ENABLE_PUSH 0, and A
 Deno.test("ServerTransport answers PING with a PING ACK echoing the payload", async () => {
   const { server, peer } = await handshakenServer();
   peer.ping([9, 8, 7, 6, 5, 4, 3, 2]).send();
-  await until(() => peer.written(FrameType.PING).length === 1, "PING ACK");
+  await until(() => peer.pingAcks().length === 1, "PING ACK");
   const [p] = peer.written(FrameType.PING);
   assertEquals(p.flags, Flag.ACK);
   assertEquals([...p.payload], [9, 8, 7, 6, 5, 4, 3, 2]);
@@ -115,7 +117,7 @@ Deno.test("ping() resolves on the peer's ACK", async () => {
 Deno.test("ServerTransport ignores unknown frame types and PRIORITY frames", async () => {
   const { server, peer } = await handshakenServer();
   peer.frame(0xfa, 0xff, 1, [1, 2, 3]).frame(FrameType.PRIORITY, 0, 3, [0, 0, 0, 0, 16]).ping().send();
-  await until(() => peer.written(FrameType.PING).length === 1, "PING ACK");
+  await until(() => peer.pingAcks().length === 1, "PING ACK");
   assertEquals(peer.goaways().length, 0);
   assertEquals(peer.rsts().length, 0);
   server.close();
@@ -153,7 +155,7 @@ Deno.test("DATA after END_STREAM (half-closed remote) is RST_STREAM STREAM_CLOSE
   // Still healthy: a new stream is served.
   peer.headers(3, req(), { endStream: true }).ping().send();
   await until(() => streams.length === 2, "stream 3");
-  await until(() => peer.written(FrameType.PING).length === 1, "PING ACK");
+  await until(() => peer.pingAcks().length === 1, "PING ACK");
   assertEquals(peer.goaways().length, 0);
   assertEquals(server.isClosed, false);
   server.close();
@@ -177,7 +179,7 @@ Deno.test("HEADERS interrupted by another frame before CONTINUATION is a PROTOCO
   const block = [...new Uint8Array(0)];
   peer.headers(1, req(), { endHeaders: false }).ping().continuation(1, block, true).send();
   await expectGoaway(peer, server, ErrorCode.PROTOCOL_ERROR);
-  assertEquals(peer.written(FrameType.PING).length, 0);
+  assertEquals(peer.pingAcks().length, 0);
 });
 
 Deno.test("CONTINUATION on another stream than its HEADERS is a PROTOCOL_ERROR", async () => {
@@ -374,5 +376,32 @@ Deno.test("transport: a stream error on one stream never loses another stream's 
   await settle();
   assertEquals(server.streams.size, 0);
   client.close();
+  server.close();
+});
+
+Deno.test("HEADERS depending on its own stream is RST_STREAM PROTOCOL_ERROR and opens nothing, with or without CONTINUATION", async () => {
+  const streams: ServerStream[] = [];
+  const { server, peer } = await handshakenServer((s) => streams.push(s));
+  for (const [id, split] of [[1, false], [3, true]] as const) {
+    // PRIORITY flag: exclusive bit + dependency on itself + weight, then the block.
+    const block = hpackLiterals(req());
+    const prio = [0x80, 0, 0, id, 16];
+    if (!split) {
+      peer.frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.PRIORITY, id, [...prio, ...block]);
+    } else {
+      peer.frame(FrameType.HEADERS, Flag.PRIORITY, id, [...prio, ...block.slice(0, 10)])
+        .continuation(id, block.slice(10), true);
+    }
+    peer.send();
+    await until(() => peer.rsts(id).length === 1, `RST ${id}`);
+    assertEquals(peer.rsts(id)[0].errorCode, ErrorCode.PROTOCOL_ERROR);
+  }
+  await settle();
+  assertEquals(streams.length, 0);
+  assertEquals(server.streams.size, 0);
+  // The connection (and its HPACK state) is fine.
+  peer.headers(5, req(), { endStream: true }).send();
+  await until(() => streams.length === 1, "stream 5");
+  assertEquals(peer.goaways(), []);
   server.close();
 });

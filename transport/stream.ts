@@ -104,7 +104,9 @@ export class Http2Stream {
     let immediate = 0;
     while (i < end) {
       if (this.#msg === null) {
-        // Reading the 5-byte prefix, possibly across frames.
+        // Reading the 5-byte prefix, possibly across frames. Prefix bytes of an earlier frame
+        // were credited with it; only `fresh` ones (this frame's) move to the message's credit.
+        const fresh = 5 - this.#hdr;
         while (this.#hdr < 5 && i < end) {
           const b = buf[i++];
           if (this.#hdr === 0) this.#flag = b;
@@ -124,8 +126,8 @@ export class Http2Stream {
           return false;
         }
         if (this.#len === 0) {
-          this.#push(new Uint8Array(0), this.#flag !== 0, 5);
-          immediate -= 5;
+          this.#push(new Uint8Array(0), this.#flag !== 0, fresh);
+          immediate -= fresh;
           this.#hdr = 0;
           this.#len = 0;
           continue;
@@ -134,8 +136,8 @@ export class Http2Stream {
         if (end - i >= this.#len) {
           const m = buf.slice(i, i + this.#len);
           i += this.#len;
-          this.#push(m, this.#flag !== 0, this.#len + 5);
-          immediate -= 5;
+          this.#push(m, this.#flag !== 0, this.#len + fresh);
+          immediate -= fresh;
           this.#hdr = 0;
           this.#len = 0;
           continue;
