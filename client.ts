@@ -392,11 +392,14 @@ export interface ClientStream<Req = unknown, Res = unknown> extends ResponseStre
    * grpc-go (the status comes from `recvMsg`).
    *
    * @param message The request.
+   * @param options `compress: false` sends this message uncompressed even when the call has an
+   *   encoding (grpc-java: `setMessageCompression`); the default follows the call's
+   *   `compression`.
    * @returns A promise resolved when the message is on its way.
    * @throws {StatusError} The call failed; RESOURCE_EXHAUSTED if larger than
    *   `maxSendMessageSize`; INTERNAL after `closeSend()` or if the message cannot be encoded.
    */
-  sendMsg(message: Req): Promise<void>;
+  sendMsg(message: Req, options?: SendOptions): Promise<void>;
   /** Half-closes the call: no more requests (END_STREAM). Idempotent. */
   closeSend(): void;
   /**
@@ -406,6 +409,15 @@ export interface ClientStream<Req = unknown, Res = unknown> extends ResponseStre
    * @throws {StatusError} The call's status, when not OK.
    */
   recvMsg(): Promise<Res | null>;
+}
+
+/** Per-message options of {@linkcode ClientStream.sendMsg}. */
+export interface SendOptions {
+  /**
+   * Compress this message with the call's encoding; `false` sends it uncompressed.
+   * @default {true}
+   */
+  compress?: boolean;
 }
 
 /**
@@ -1426,7 +1438,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  #encode(message: Req): Sent {
+  #encode(message: Req, compress: boolean): Sent {
     let data: Uint8Array;
     try {
       data = this.method.requestCodec.encode(message);
@@ -1437,7 +1449,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     }
     let compressed = false;
     const c = this.#compressor;
-    if (c !== undefined) {
+    if (c !== undefined && compress) {
       try {
         data = c.compress(data);
       } catch (err) {
@@ -1456,11 +1468,11 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     return [data, compressed];
   }
 
-  sendMsg(message: Req): Promise<void> {
+  sendMsg(message: Req, options?: SendOptions): Promise<void> {
     if (this.#halfClosed) {
       return Promise.reject(new StatusError(Code.Internal, "sendMsg called after closeSend"));
     }
-    return this.#sendMsg(message, false);
+    return this.#sendMsg(message, false, options?.compress ?? true);
   }
 
   /** Sends the last request with END_STREAM on the same frame (unary, server streaming). */
@@ -1468,14 +1480,14 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     if (this.#halfClosed) {
       return Promise.reject(new StatusError(Code.Internal, "sendMsg called after closeSend"));
     }
-    return this.#sendMsg(message, true);
+    return this.#sendMsg(message, true, true);
   }
 
-  #sendMsg(message: Req, end: boolean): Promise<void> {
+  #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
     if (this.#done) return this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
     let m: Sent;
     try {
-      m = this.#encode(message);
+      m = this.#encode(message, compress);
     } catch (err) {
       // grpc-go SendMsg: an error other than io.EOF finishes the call.
       const e = err as StatusError;

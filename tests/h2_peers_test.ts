@@ -55,61 +55,103 @@ Deno.test("nghttp and h2load are installed (Debian nghttp2-client)", async () =>
 });
 
 Deno.test("bench/server.ts against nghttp and h2load", async (t) => {
-  await using server = await startReady("deno", ["run", "-A", "bench/server.ts", "-port", "0"], ROOT);
+  await using server = await startReady(
+    "deno",
+    ["run", "-A", "bench/server.ts", "-port", "0"],
+    ROOT,
+  );
   const url = `http://127.0.0.1:${server.port}/bench.Bench/Unary`;
   const text = new TextEncoder().encode("hello from nghttp; ".repeat(6));
   const small = await tempFile(unaryBody(text));
   const big = await tempFile(unaryBody(new Uint8Array(1 << 20).fill(0x61)));
   try {
-    await t.step("nghttp: a unary POST answers :status 200, the echo and grpc-status 0", async () => {
-      const r = await run("nghttp", ["-v", "-d", small, ...GRPC_HEADERS, url]);
-      assertEquals(r.code, 0, r.stderr + r.stdout);
-      assertMatch(r.stdout, /recv \(stream_id=\d+\) :status: 200/);
-      assertMatch(r.stdout, /recv \(stream_id=\d+\) content-type: application\/grpc/);
-      assertMatch(r.stdout, /recv \(stream_id=\d+\) grpc-status: 0/);
-      // The trailers end the stream.
-      assertMatch(r.stdout, /recv HEADERS frame <length=\d+, flags=0x05/);
-      assert(r.stdout.includes("hello from nghttp; ".repeat(6)), "the echoed payload");
-      assertEquals(receivedData(r.stdout), unaryBody(text).length);
-      assertEquals(count(r.stdout, /recv (RST_STREAM|GOAWAY)/g), 0, r.stdout);
-    });
+    await t.step(
+      "nghttp: a unary POST answers :status 200, the echo and grpc-status 0",
+      async () => {
+        const r = await run("nghttp", ["-v", "-d", small, ...GRPC_HEADERS, url]);
+        assertEquals(r.code, 0, r.stderr + r.stdout);
+        assertMatch(r.stdout, /recv \(stream_id=\d+\) :status: 200/);
+        assertMatch(r.stdout, /recv \(stream_id=\d+\) content-type: application\/grpc/);
+        assertMatch(r.stdout, /recv \(stream_id=\d+\) grpc-status: 0/);
+        // The trailers end the stream.
+        assertMatch(r.stdout, /recv HEADERS frame <length=\d+, flags=0x05/);
+        assert(r.stdout.includes("hello from nghttp; ".repeat(6)), "the echoed payload");
+        assertEquals(receivedData(r.stdout), unaryBody(text).length);
+        assertEquals(count(r.stdout, /recv (RST_STREAM|GOAWAY)/g), 0, r.stdout);
+      },
+    );
 
-    await t.step("nghttp: 1 MiB each way through 16 KiB stream / 64 KiB connection windows", async () => {
-      const r = await run("nghttp", ["-v", "-n", "-w", "14", "-W", "16", "-d", big, ...GRPC_HEADERS, url]);
-      assertEquals(r.code, 0, r.stderr + r.stdout.slice(-2000));
-      assertMatch(r.stdout, /grpc-status: 0/);
-      assertEquals(receivedData(r.stdout), unaryBody(new Uint8Array(1 << 20)).length);
-      // We never sent more than nghttp's 16 KiB stream window allowed in one frame.
-      for (const m of r.stdout.matchAll(/recv DATA frame <length=(\d+)/g)) {
-        assert(Number(m[1]) <= 16383, `DATA frame of ${m[1]} bytes`);
-      }
-      assertEquals(count(r.stdout, /recv (RST_STREAM|GOAWAY)/g), 0);
-    });
+    await t.step(
+      "nghttp: 1 MiB each way through 16 KiB stream / 64 KiB connection windows",
+      async () => {
+        const r = await run("nghttp", [
+          "-v",
+          "-n",
+          "-w",
+          "14",
+          "-W",
+          "16",
+          "-d",
+          big,
+          ...GRPC_HEADERS,
+          url,
+        ]);
+        assertEquals(r.code, 0, r.stderr + r.stdout.slice(-2000));
+        assertMatch(r.stdout, /grpc-status: 0/);
+        assertEquals(receivedData(r.stdout), unaryBody(new Uint8Array(1 << 20)).length);
+        // We never sent more than nghttp's 16 KiB stream window allowed in one frame.
+        for (const m of r.stdout.matchAll(/recv DATA frame <length=(\d+)/g)) {
+          assert(Number(m[1]) <= 16383, `DATA frame of ${m[1]} bytes`);
+        }
+        assertEquals(count(r.stdout, /recv (RST_STREAM|GOAWAY)/g), 0);
+      },
+    );
 
-    await t.step("nghttp: 100 concurrent streams on one connection all end with grpc-status 0", async () => {
-      const r = await run("nghttp", ["-v", "-n", "-m", "100", "-d", small, ...GRPC_HEADERS, url]);
-      assertEquals(r.code, 0, r.stderr);
-      assertEquals(count(r.stdout, /grpc-status: 0/g), 100);
-      assertEquals(count(r.stdout, /recv (RST_STREAM|GOAWAY)/g), 0);
-    });
+    await t.step(
+      "nghttp: 100 concurrent streams on one connection all end with grpc-status 0",
+      async () => {
+        const r = await run("nghttp", ["-v", "-n", "-m", "100", "-d", small, ...GRPC_HEADERS, url]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(count(r.stdout, /grpc-status: 0/g), 100);
+        assertEquals(count(r.stdout, /recv (RST_STREAM|GOAWAY)/g), 0);
+      },
+    );
 
-    await t.step("nghttp: a GET is answered 405 with grpc-status 13, and the connection lives", async () => {
-      const r = await run("nghttp", ["-v", url]);
-      assertMatch(r.stdout, /:status: 405/);
-      assertMatch(r.stdout, /grpc-status: 13/);
-      assertEquals(count(r.stdout, /recv GOAWAY/g), 0);
-    });
+    await t.step(
+      "nghttp: a GET is answered 405 with grpc-status 13, and the connection lives",
+      async () => {
+        const r = await run("nghttp", ["-v", url]);
+        assertMatch(r.stdout, /:status: 405/);
+        assertMatch(r.stdout, /grpc-status: 13/);
+        assertEquals(count(r.stdout, /recv GOAWAY/g), 0);
+      },
+    );
 
     await t.step("nghttp: an unknown method gets grpc-status 12 (UNIMPLEMENTED)", async () => {
       const r = await run("nghttp", [
-        "-v", "-d", small, ...GRPC_HEADERS, `http://127.0.0.1:${server.port}/bench.Bench/Nope`,
+        "-v",
+        "-d",
+        small,
+        ...GRPC_HEADERS,
+        `http://127.0.0.1:${server.port}/bench.Bench/Nope`,
       ]);
       assertMatch(r.stdout, /grpc-status: 12/);
       assertEquals(count(r.stdout, /recv GOAWAY/g), 0);
     });
 
     await t.step("h2load -n 2000 -c 4 -m 16: all 2000 succeed, none errored", async () => {
-      const r = await run("h2load", ["-n", "2000", "-c", "4", "-m", "16", "-d", small, ...GRPC_HEADERS, url]);
+      const r = await run("h2load", [
+        "-n",
+        "2000",
+        "-c",
+        "4",
+        "-m",
+        "16",
+        "-d",
+        small,
+        ...GRPC_HEADERS,
+        url,
+      ]);
       assertEquals(r.code, 0, r.stderr + r.stdout);
       assertMatch(
         r.stdout,
@@ -122,10 +164,26 @@ Deno.test("bench/server.ts against nghttp and h2load", async (t) => {
       const mid = await tempFile(unaryBody(new Uint8Array(64 * 1024).fill(0x62)));
       try {
         const r = await run("h2load", [
-          "-n", "200", "-c", "2", "-m", "8", "-w", "14", "-W", "16", "-d", mid, ...GRPC_HEADERS, url,
+          "-n",
+          "200",
+          "-c",
+          "2",
+          "-m",
+          "8",
+          "-w",
+          "14",
+          "-W",
+          "16",
+          "-d",
+          mid,
+          ...GRPC_HEADERS,
+          url,
         ]);
         assertEquals(r.code, 0, r.stderr + r.stdout);
-        assertMatch(r.stdout, /requests: 200 total, 200 started, 200 done, 200 succeeded, 0 failed, 0 errored/);
+        assertMatch(
+          r.stdout,
+          /requests: 200 total, 200 started, 200 done, 200 succeeded, 0 failed, 0 errored/,
+        );
       } finally {
         await Deno.remove(mid);
       }

@@ -6,9 +6,10 @@ import { assertEquals } from "@std/assert";
 import { ensureNodePeers, INTEROP_CASES, runNodeClient } from "./_peers.ts";
 import { createInteropServer } from "./interop/server.ts";
 import { freePort } from "./_procs.ts";
+import { runCase } from "./interop/client.ts";
 
 // Cases whose behaviour a proxy legitimately changes are still expected to pass through nginx.
-Deno.test("interop through nginx grpc_pass: grpc-js client → nginx → our server", async (t) => {
+Deno.test("interop through nginx grpc_pass: grpc-js client and our client → nginx → our server", async (t) => {
   await ensureNodePeers();
   const server = await createInteropServer();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -59,6 +60,9 @@ http {
         ]);
         const last = r.stdout.trim().split("\n").at(-1) ?? "";
         assertEquals(last, `PASS ${testCase}`, `${r.stdout}\n${r.stderr}`);
+      });
+      await t.step(`${testCase} (our client)`, async () => {
+        assertEquals(await runCase("127.0.0.1", port, testCase), "");
       });
     }
   } finally {

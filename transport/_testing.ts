@@ -20,7 +20,7 @@ import {
   writeWindowUpdate,
 } from "./frame.ts";
 import { HpackDecoder } from "./hpack.ts";
-import { type PipeConn, pipe, type PipeOptions } from "./_pipe.ts";
+import { pipe, type PipeConn, type PipeOptions } from "./_pipe.ts";
 import { ClientTransport } from "./http2_client.ts";
 import { type ServerStream, ServerTransport, type ServerTransportOptions } from "./http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "./connection.ts";
@@ -34,8 +34,19 @@ export const SERVER_OPTS: ServerTransportOptions = Object.freeze({
 /** A valid gRPC request header list (flat). */
 export function req(path = "/test.Echo/Unary", extra: string[] = []): string[] {
   return [
-    ":method", "POST", ":scheme", "http", ":path", path, ":authority", "x",
-    "content-type", "application/grpc", "te", "trailers", ...extra,
+    ":method",
+    "POST",
+    ":scheme",
+    "http",
+    ":path",
+    path,
+    ":authority",
+    "x",
+    "content-type",
+    "application/grpc",
+    "te",
+    "trailers",
+    ...extra,
   ];
 }
 
@@ -97,7 +108,9 @@ export function parseFrames(bytes: Uint8Array): WireFrame[] {
       headers: null,
     };
     if (p.type === FrameType.SETTINGS) {
-      for (let i = 0; i < p.settingsCount; i++) f.settings.push(p.readSettingId(i), p.readSettingValue(i));
+      for (let i = 0; i < p.settingsCount; i++) {
+        f.settings.push(p.readSettingId(i), p.readSettingValue(i));
+      }
     }
     if (p.type === FrameType.HEADERS || p.type === FrameType.CONTINUATION) {
       if (p.type === FrameType.HEADERS) {
@@ -409,7 +422,10 @@ export async function echo(s: ServerStream): Promise<void> {
 }
 
 /** The value of header `name` in a flat list, or undefined. */
-export function header(list: readonly string[] | null | undefined, name: string): string | undefined {
+export function header(
+  list: readonly string[] | null | undefined,
+  name: string,
+): string | undefined {
   if (!list) return undefined;
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
   return undefined;

@@ -28,8 +28,8 @@ import {
   writeWindowUpdate,
 } from "./frame.ts";
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
-import { ConnectionError, StreamError } from "./errors.ts";
-import { Http2Stream, StreamState } from "./stream.ts";
+import { ConnectionError, type StreamError } from "./errors.ts";
+import { type Http2Stream, StreamState } from "./stream.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
 import { Code, StatusError } from "../status.ts";
@@ -201,7 +201,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     if (o.initialWindowSize !== D.DEFAULT_WINDOW_SIZE) {
       s.push(SettingId.INITIAL_WINDOW_SIZE, o.initialWindowSize);
     }
-    if (o.maxFrameSize !== D.DEFAULT_MAX_FRAME_SIZE) s.push(SettingId.MAX_FRAME_SIZE, o.maxFrameSize);
+    if (o.maxFrameSize !== D.DEFAULT_MAX_FRAME_SIZE) {
+      s.push(SettingId.MAX_FRAME_SIZE, o.maxFrameSize);
+    }
     if (o.headerTableSize !== D.DEFAULT_HEADER_TABLE_SIZE) {
       s.push(SettingId.HEADER_TABLE_SIZE, o.headerTableSize);
     }
@@ -373,7 +375,10 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       if (this.isIdleStream(id)) {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on an idle stream");
       }
-      this.#writeRst(id, ErrorCode.STREAM_CLOSED);
+      // A stream we closed (reset, or finished while the peer was still sending): RFC 9113 §5.1
+      // says to ignore frames that were in flight after our RST_STREAM; grpc-go handleData
+      // drops them too. Answering each with RST_STREAM was one RST per DATA frame of a large
+      // upload that outlived its call. The connection window was credited above.
       return;
     }
     if (s.state === StreamState.HALF_CLOSED_REMOTE || s.state === StreamState.CLOSED) {
@@ -810,6 +815,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
         s.pendingTrailers = null;
         this.writeHeaderBlock(s.id, t, true);
         this.#localEnd(s);
+        this.onDeferredTrailersSent(s);
       } else if (s.pendingEndStream) {
         s.pendingEndStream = false;
         // END_STREAM went out on the last DATA frame above.
@@ -977,6 +983,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   protected onPingReceived(): void {}
   /** We sent DATA or HEADERS (servers reset ping strikes). */
   protected onDataSent(): void {}
+  /** Trailers that waited behind flow-controlled data (sendTrailers) were just written. */
+  protected onDeferredTrailersSent(_s: S): void {}
   /** The drain PING was acknowledged. */
   protected onDrainPingAck(): void {}
 }

@@ -15,7 +15,7 @@ import {
   hpackIndexing,
   hpackLiterals,
   rawClient,
-  RawPeer,
+  type RawPeer,
   req,
   settle,
   until,
@@ -85,7 +85,10 @@ async function floodTest(
   // lenient so that the back-pressure alone is tested. The client role has no such policy.
   const { server, client } = { server: role === "server", client: role === "client" };
   const r = server
-    ? await handshakenServer(() => {}, { keepaliveMinTimeMs: 0, permitKeepaliveWithoutStream: true }, {
+    ? await handshakenServer(() => {}, {
+      keepaliveMinTimeMs: 0,
+      permitKeepaliveWithoutStream: true,
+    }, {
       capacity: CAPACITY,
     })
     : await rawClient({}, [], { capacity: CAPACITY });
@@ -103,7 +106,10 @@ async function floodTest(
   const bound = CAPACITY + (MAX_QUEUED_CONTROL_FRAMES + 2) * answerLen;
   assert(t.writer.buffered <= bound, `writer holds ${t.writer.buffered} bytes, bound ${bound}`);
   // At most a read buffer or two of the flood was taken in.
-  assert(frames.length - conn.unread <= 2 * INITIAL_READ_BUFFER_SIZE, `read ${frames.length - conn.unread} bytes`);
+  assert(
+    frames.length - conn.unread <= 2 * INITIAL_READ_BUFFER_SIZE,
+    `read ${frames.length - conn.unread} bytes`,
+  );
   assert(!t.isClosed);
   // Once the peer reads again, every frame is answered, none lost.
   const done = drainAll(remote, () => answersOf(peer) - before >= count);
@@ -119,7 +125,13 @@ for (const role of ["server", "client"] as const) {
     const count = 20_000;
     const ping = new Uint8Array(8);
     const frames = flood(count, (out) => writePing(out, false, ping));
-    await floodTest(role, frames, count, 17, (p) => countFrames(p.conn.allWritten(), FrameType.PING, 1));
+    await floodTest(
+      role,
+      frames,
+      count,
+      17,
+      (p) => countFrames(p.conn.allWritten(), FrameType.PING, 1),
+    );
   });
 
   Deno.test(`SETTINGS flood (${role}): reading pauses while ACKs wait unwritten; queued ACKs stay bounded; all are answered later`, async () => {
@@ -232,7 +244,7 @@ Deno.test("A malformed header block (index past the table) is GOAWAY COMPRESSION
 
 // ---- keepalive enforcement (grpc-go http2Server.handlePing) --------------------------------
 
-Deno.test("Keepalive: a third ping strike without data in between is GOAWAY ENHANCE_YOUR_CALM \"too_many_pings\"", async () => {
+Deno.test('Keepalive: a third ping strike without data in between is GOAWAY ENHANCE_YOUR_CALM "too_many_pings"', async () => {
   let now = 10_000_000;
   const { server, peer } = await handshakenServer(() => {}, { now: () => now });
   // No stream open and permitKeepaliveWithoutStream false: pings closer than 2 h are strikes.

@@ -232,12 +232,16 @@ Deno.test("transport: 10 MiB through a 64 KiB window without deadlock (one messa
 
 Deno.test("transport: 10 MiB downloaded as many messages through 64 KiB windows", async () => {
   const chunk = pattern(100_000, 3);
-  const { server, client } = connected(async (s) => {
-    await s.recvMsg();
-    for (let i = 0; i < 105; i++) await s.sendMsg(chunk, false);
-    s.sendTrailers(0, "");
-    s.handlerDone();
-  }, STATIC, STATIC);
+  const { server, client } = connected(
+    async (s) => {
+      await s.recvMsg();
+      for (let i = 0; i < 105; i++) await s.sendMsg(chunk, false);
+      s.sendTrailers(0, "");
+      s.handlerDone();
+    },
+    STATIC,
+    STATIC,
+  );
   const s = await client.newStream(req());
   await s.sendMsg(new Uint8Array(0), false, true);
   let n = 0;
@@ -256,16 +260,20 @@ Deno.test("transport: 10 MiB downloaded as many messages through 64 KiB windows"
 Deno.test("transport: 10 MiB uploaded as many messages through 64 KiB windows", async () => {
   const chunk = pattern(100_000, 5);
   let count = 0;
-  const { server, client } = connected(async (s) => {
-    for (;;) {
-      const m = await s.recvMsg();
-      if (m === null) break;
-      assertEquals(m, chunk);
-      count++;
-    }
-    s.sendTrailers(0, "");
-    s.handlerDone();
-  }, STATIC, STATIC);
+  const { server, client } = connected(
+    async (s) => {
+      for (;;) {
+        const m = await s.recvMsg();
+        if (m === null) break;
+        assertEquals(m, chunk);
+        count++;
+      }
+      s.sendTrailers(0, "");
+      s.handlerDone();
+    },
+    STATIC,
+    STATIC,
+  );
   const s = await client.newStream(req());
   for (let i = 0; i < 105; i++) await s.sendMsg(chunk, false);
   s.closeSend();
@@ -381,7 +389,8 @@ Deno.test("A BDP window raise credits open streams once: a peer that uses the wh
   const [bdpPing] = peer.written(FrameType.PING);
   peer.ping([...bdpPing.payload], true).send();
   await until(
-    () => peer.written(FrameType.SETTINGS).some((f) => f.settings[0] === SettingId.INITIAL_WINDOW_SIZE),
+    () =>
+      peer.written(FrameType.SETTINGS).some((f) => f.settings[0] === SettingId.INITIAL_WINDOW_SIZE),
     "window SETTINGS",
   );
   const settings = peer.written(FrameType.SETTINGS).find((f) =>
@@ -435,5 +444,55 @@ Deno.test("Stream WINDOW_UPDATEs never credit more than was received, with prefi
   for (const f of peer.written(FrameType.WINDOW_UPDATE, 1)) credited += f.increment;
   assert(credited <= sent, `credited ${credited} of ${sent} bytes`);
   assert(credited > sent - 65535 / 4, `credited ${credited} of ${sent} bytes`);
+  server.close();
+});
+
+Deno.test("A sendMsg blocked on flow control resolves when the peer resets the stream or the connection dies", async () => {
+  const streams: ServerStream[] = [];
+  const cancels: string[] = [];
+  const { server, peer } = await handshakenServer((s) => {
+    s.onCancel = (r) => cancels.push(r);
+    streams.push(s);
+  });
+  peer.headers(1, req()).headers(3, req()).send();
+  await until(() => streams.length === 2, "streams");
+  // Each waits for window: 100 KB against the 64 KiB windows.
+  const a = streams[0].sendMsg(new Uint8Array(100_000), false);
+  const b = streams[1].sendMsg(new Uint8Array(100_000), false);
+  let aDone = false, bDone = false;
+  a.then(() => (aDone = true));
+  b.then(() => (bDone = true));
+  await settle();
+  assertEquals([aDone, bDone], [false, false]);
+  peer.rst(1, ErrorCode.CANCEL).send();
+  await until(() => aDone, "sendMsg on the reset stream resolves");
+  assertEquals(bDone, false);
+  server.close();
+  await until(() => bDone, "sendMsg on the dead connection resolves");
+  assertEquals(cancels, ["rst", "closed"]);
+  // Nothing is left queued for the closed streams.
+  assertEquals(streams[0].pendingBytes + streams[1].pendingBytes, 0);
+});
+
+Deno.test("Trailers queued behind flow control still end the stream: RST_STREAM NO_ERROR follows if the client is still sending", async () => {
+  const streams: ServerStream[] = [];
+  const { server, peer } = await handshakenServer((s) => {
+    streams.push(s);
+    void s.sendMsg(new Uint8Array(100_000), false);
+    s.sendTrailers(0, "");
+    s.handlerDone();
+  }, { maxConcurrentStreams: 1 });
+  peer.headers(1, req()).send(); // the client keeps its side open
+  await until(() => dataBytes(peer.frames(), 1) === 65535, "a window of data");
+  assertEquals(peer.written(FrameType.HEADERS, 1).length, 1); // trailers wait
+  peer.windowUpdate(0, 100_000).windowUpdate(1, 100_000).send();
+  await until(() => peer.written(FrameType.HEADERS, 1).length === 2, "trailers");
+  await until(() => peer.rsts(1).length === 1, "RST_STREAM");
+  assertEquals(peer.rsts(1)[0].errorCode, ErrorCode.NO_ERROR);
+  assertEquals(server.streams.size, 0);
+  // Its MAX_CONCURRENT_STREAMS slot is free again.
+  peer.headers(3, req()).send();
+  await until(() => streams.length === 2, "stream 3");
+  assertEquals(peer.rsts(3), []);
   server.close();
 });

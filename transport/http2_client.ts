@@ -319,7 +319,10 @@ export function statusFromTrailers(
   }
   if (status === "") {
     if (trailersOnly && httpStatus !== 200) {
-      return new StatusError(codeFromHttpStatus(httpStatus), `Unexpected HTTP status ${httpStatus}`);
+      return new StatusError(
+        codeFromHttpStatus(httpStatus),
+        `Unexpected HTTP status ${httpStatus}`,
+      );
     }
     return new StatusError(Code.Unknown, "Response has no grpc-status");
   }

@@ -64,7 +64,9 @@ Deno.test("GOAWAY: streams above last-stream-id are refused (UNAVAILABLE), those
   assertThrows(() => client.newStream(req()), TransportDrainingError);
   // 1 and 3 still complete.
   for (const id of [1, 3]) {
-    peer.headers(id, resp()).message(id, new Uint8Array([id])).headers(id, ok(), { endStream: true });
+    peer.headers(id, resp()).message(id, new Uint8Array([id])).headers(id, ok(), {
+      endStream: true,
+    });
   }
   peer.send();
   for (const [s, id] of [[s1, 1], [s3, 3]] as const) {
@@ -214,9 +216,12 @@ Deno.test("Trailers-only: status, percent-decoded message and metadata; messages
   const s = await client.newStream(req());
   peer.headers(1, [
     ...resp(),
-    "grpc-status", "5",
-    "grpc-message", "not%20here%25",
-    "x-md", "v",
+    "grpc-status",
+    "5",
+    "grpc-message",
+    "not%20here%25",
+    "x-md",
+    "v",
   ], { endStream: true }).send();
   const err = await failure(s);
   assertEquals(err.code, Code.NotFound);

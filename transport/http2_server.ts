@@ -3,7 +3,7 @@
 // (MAX_CONCURRENT_STREAMS, running handlers, GOAWAY), enforces the keepalive policy against PING
 // floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully.
 
-import { type RawConn, type TransportOptions, Http2Connection, unavailable } from "./connection.ts";
+import { Http2Connection, type RawConn, type TransportOptions, unavailable } from "./connection.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import { ConnectionError, StreamError } from "./errors.ts";
@@ -272,10 +272,14 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       // gets 405 with grpc-status INTERNAL (trailers-only), and RST_STREAM NO_ERROR if the
       // client is still sending.
       this.writeHeaderBlock(id, [
-        ":status", "405",
-        "content-type", "application/grpc",
-        "grpc-status", "13",
-        "grpc-message", encodeGrpcMessage(`invalid method "${req.method}"`),
+        ":status",
+        "405",
+        "content-type",
+        "application/grpc",
+        "grpc-status",
+        "13",
+        "grpc-message",
+        encodeGrpcMessage(`invalid method "${req.method}"`),
       ], true);
       if (!endStream) this.streamError(new StreamError(id, ErrorCode.NO_ERROR, "Not POST"));
       return;
@@ -326,6 +330,13 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     // server layer answers with that status. Stop the client from sending more.
     const err = s.error;
     if (err !== null) s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage));
+  }
+
+  // sendTrailers() resets a stream the client still sends on (grpc-go finishStream); when the
+  // trailers had to wait for window, that RST_STREAM goes out here, after them. Without it the
+  // stream stayed half-closed (local), holding its MAX_CONCURRENT_STREAMS slot.
+  protected override onDeferredTrailersSent(s: ServerStream): void {
+    if (s.state !== StreamState.CLOSED && !s.remoteEnded) this.resetStream(s, ErrorCode.NO_ERROR);
   }
 
   protected override onDataSent(): void {

@@ -7,6 +7,7 @@ import type { ServerStream } from "./http2_server.ts";
 import { ClientTransport } from "./http2_client.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "./connection.ts";
 import { pipe } from "./_pipe.ts";
+import { HpackDecoder } from "./hpack.ts";
 import {
   connected,
   echo,
@@ -60,10 +61,14 @@ Deno.test("ClientTransport answers a server whose first frame is not SETTINGS wi
 Deno.test("ServerTransport sends its SETTINGS, ACKs the peer's, and applies them", async () => {
   const { server, peer } = rawServer(() => {}, { maxConcurrentStreams: 10 });
   peer.preface().settings([
-    SettingId.MAX_FRAME_SIZE, 32768,
-    SettingId.MAX_CONCURRENT_STREAMS, 7,
-    SettingId.INITIAL_WINDOW_SIZE, 1000,
-    0xf0, 1, // unknown: ignored (§6.5.2)
+    SettingId.MAX_FRAME_SIZE,
+    32768,
+    SettingId.MAX_CONCURRENT_STREAMS,
+    7,
+    SettingId.INITIAL_WINDOW_SIZE,
+    1000,
+    0xf0,
+    1, // unknown: ignored (§6.5.2)
   ]).send();
   await server.handshaked;
   await until(() => peer.written(FrameType.SETTINGS).length === 2, "SETTINGS ACK");
@@ -116,7 +121,8 @@ Deno.test("ping() resolves on the peer's ACK", async () => {
 
 Deno.test("ServerTransport ignores unknown frame types and PRIORITY frames", async () => {
   const { server, peer } = await handshakenServer();
-  peer.frame(0xfa, 0xff, 1, [1, 2, 3]).frame(FrameType.PRIORITY, 0, 3, [0, 0, 0, 0, 16]).ping().send();
+  peer.frame(0xfa, 0xff, 1, [1, 2, 3]).frame(FrameType.PRIORITY, 0, 3, [0, 0, 0, 0, 16]).ping()
+    .send();
   await until(() => peer.pingAcks().length === 1, "PING ACK");
   assertEquals(peer.goaways().length, 0);
   assertEquals(peer.rsts().length, 0);
@@ -257,7 +263,10 @@ Deno.test("drain() sends GOAWAY(2^31-1) + PING, then GOAWAY(last id) on the ACK;
   peer.headers(1, req()).send();
   await until(() => streams.length === 1, "stream 1");
   server.drain();
-  await until(() => peer.goaways().length === 1 && peer.written(FrameType.PING).length === 1, "first GOAWAY + PING");
+  await until(
+    () => peer.goaways().length === 1 && peer.written(FrameType.PING).length === 1,
+    "first GOAWAY + PING",
+  );
   const [g1] = peer.goaways();
   assertEquals(g1.lastStreamId, MAX_ID);
   assertEquals(g1.errorCode, ErrorCode.NO_ERROR);
@@ -289,7 +298,9 @@ Deno.test("drain() sends GOAWAY(2^31-1) + PING, then GOAWAY(last id) on the ACK;
   await server.closed;
   const frames = peer.frames();
   for (const id of [1, 3]) {
-    const trailers = frames.filter((f) => f.type === FrameType.HEADERS && f.streamId === id).at(-1)!;
+    const trailers = frames.filter((f) => f.type === FrameType.HEADERS && f.streamId === id).at(
+      -1,
+    )!;
     assertEquals(header(trailers.headers, "grpc-status"), "0");
     assertEquals(trailers.flags & Flag.END_STREAM, Flag.END_STREAM);
   }
@@ -403,5 +414,51 @@ Deno.test("HEADERS depending on its own stream is RST_STREAM PROTOCOL_ERROR and 
   peer.headers(5, req(), { endStream: true }).send();
   await until(() => streams.length === 1, "stream 5");
   assertEquals(peer.goaways(), []);
+  server.close();
+});
+
+Deno.test("DATA still in flight on a stream we closed is ignored (connection window credited, no RST per frame)", async () => {
+  const streams: ServerStream[] = [];
+  const { server, peer } = await handshakenServer((s) => {
+    streams.push(s);
+    s.sendTrailers(0, ""); // answers at once, while the client still uploads
+    s.handlerDone();
+  }, { dynamicWindow: false });
+  peer.headers(1, req()).send();
+  await until(() => peer.rsts(1).length === 1, "RST NO_ERROR after trailers");
+  assertEquals(peer.rsts(1)[0].errorCode, ErrorCode.NO_ERROR);
+  for (let i = 0; i < 8; i++) peer.data(1, new Uint8Array(16384));
+  peer.ping().send();
+  await until(() => peer.pingAcks().length === 1, "PING ACK");
+  assertEquals(peer.rsts(1).length, 1);
+  let credited = 0;
+  for (const f of peer.written(FrameType.WINDOW_UPDATE, 0)) credited += f.increment;
+  assertEquals(credited, 8 * 16384);
+  assertEquals(peer.goaways(), []);
+  server.close();
+});
+
+Deno.test("The peer's SETTINGS_HEADER_TABLE_SIZE 0 is honoured: a size update, then no dynamic-table references", async () => {
+  const { server, peer } = rawServer((s) => {
+    s.sendHeaders(["x-repeat", "same-value"]);
+    s.sendTrailers(0, "", ["x-repeat", "same-value"]);
+    s.handlerDone();
+  });
+  peer.preface().settings([SettingId.HEADER_TABLE_SIZE, 0]).settingsAck().send();
+  await server.handshaked;
+  for (const id of [1, 3, 5]) peer.headers(id, req(), { endStream: true });
+  peer.send();
+  await until(() => peer.written(FrameType.HEADERS).length === 6, "three responses");
+  // A decoder whose table holds nothing decodes every block (parseFrames would throw on a
+  // reference past the table), and the first block starts with the size update 0 (0x20).
+  const blocks = peer.written(FrameType.HEADERS);
+  assertEquals(blocks[0].payload[0], 0x20);
+  for (const b of blocks) assertEquals(header(b.headers, "x-repeat"), "same-value");
+  const dec = new HpackDecoder({ maxTableSize: 0 });
+  for (const b of blocks) {
+    const out: string[] = [];
+    dec.decode(b.payload, 0, b.payload.length, out);
+    assertEquals(header(out, "x-repeat"), "same-value");
+  }
   server.close();
 });

@@ -26,7 +26,14 @@ const BASE = [":method", "POST", ":scheme", "http", ":path", "/a.B/C", ":authori
 const MALFORMED: [string, string[]][] = [
   ["an upper-case header name", [...BASE, "Content-Type", "application/grpc"]],
   ["a pseudo-header after a regular one", [
-    ":method", "POST", ":scheme", "http", "content-type", "application/grpc", ":path", "/a.B/C",
+    ":method",
+    "POST",
+    ":scheme",
+    "http",
+    "content-type",
+    "application/grpc",
+    ":path",
+    "/a.B/C",
   ]],
   ["an unknown pseudo-header", [...BASE, ":protocol", "websocket"]],
   ["a response pseudo-header in a request", [...BASE, ":status", "200"]],
