@@ -480,13 +480,34 @@ export class Server {
   }
 
   #handleStream(t: ServerTransport, s: ServerStream, conn: Deno.Conn): void {
-    const route = this.#routes.get(s.method);
     if (!isGrpcContentType(s.contentType)) {
-      // PROTOCOL-HTTP2.md: a non-gRPC content-type is answered 415 Unsupported Media Type.
-      s.sendHttpError(415, Code.Internal, `invalid gRPC request content-type "${s.contentType}"`);
+      // PROTOCOL-HTTP2.md: a non-gRPC content-type is answered 415 Unsupported Media Type;
+      // grpc-go operateHeaders sends it with INVALID_ARGUMENT.
+      s.sendHttpError(
+        415,
+        Code.InvalidArgument,
+        encodeGrpcMessage(`invalid gRPC request content-type "${s.contentType}"`),
+      );
       s.handlerDone();
       return;
     }
+    let deadline: number | undefined;
+    if (s.timeout !== "") {
+      const ms = decodeTimeout(s.timeout);
+      if (ms === undefined) {
+        // grpc-go operateHeaders: a malformed header fails the request before routing, with
+        // HTTP 400 and INTERNAL.
+        s.sendHttpError(
+          400,
+          Code.Internal,
+          encodeGrpcMessage(`malformed grpc-timeout: ${s.timeout}`),
+        );
+        s.handlerDone();
+        return;
+      }
+      deadline = Date.now() + ms;
+    }
+    const route = this.#routes.get(s.method);
     if (route === undefined || route.handler === undefined) {
       const msg = route === undefined
         ? unknownMethodMessage(s.method, this.#services)
@@ -509,16 +530,6 @@ export class Server {
         s.handlerDone();
         return;
       }
-    }
-    let deadline: number | undefined;
-    if (s.timeout !== "") {
-      const ms = decodeTimeout(s.timeout);
-      if (ms === undefined) {
-        s.sendTrailers(Code.Internal, encodeGrpcMessage(`malformed grpc-timeout: ${s.timeout}`));
-        s.handlerDone();
-        return;
-      }
-      deadline = Date.now() + ms;
     }
     const call = new ServerCall(this.#opts, t, s, route.method, conn, decompressor, deadline);
     const m = route.method;
@@ -593,9 +604,13 @@ export class Server {
 }
 
 function unknownMethodMessage(path: string, services: Set<string>): string {
-  // grpc-go: "unknown service X" or "unknown method M for service X".
+  // grpc-go handleStream: "unknown service X" or "unknown method M for service X"; a :path
+  // that is not /service/method is a "malformed method name".
   const slash = path.lastIndexOf("/");
-  const service = slash > 0 ? path.slice(path.charCodeAt(0) === 47 ? 1 : 0, slash) : path;
+  if (path.charCodeAt(0) !== 47 /* / */ || slash === 0) {
+    return `malformed method name: ${JSON.stringify(path)}`;
+  }
+  const service = path.slice(1, slash);
   if (!services.has(service)) return `unknown service ${service}`;
   return `unknown method ${path.slice(slash + 1)} for service ${service}`;
 }

@@ -19,7 +19,8 @@ export class WriteBuffer {
   ensure(n: number): void {
     const need = this.length + n;
     if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    // Start from at least 64 bytes: doubling a zero capacity would never reach `need`.
+    let cap = Math.max(this.buf.length * 2, 64);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.length));

@@ -483,7 +483,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   }
 
   // CVE-2023-44487 (rapid reset): a peer that opens and cancels streams faster than any real
-  // client gets GOAWAY ENHANCE_YOUR_CALM.
+  // client gets GOAWAY ENHANCE_YOUR_CALM. Counts the peer's RST_STREAMs on open streams and our
+  // resets of open streams for the peer's errors (#streamError).
   #countReset(): void {
     const now = this.opts.now();
     if (now - this.#resetWindowStart >= 1000) {
@@ -890,6 +891,10 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     this.#closeStream(s);
     this.#writeRst(id, code);
     this.onStreamReset(s, code, true);
+    // MadeYouReset (CVE-2025-8671): a peer can make *us* reset its streams (window overflow,
+    // DATA on a half-closed stream, …) to get the rapid-reset effect without sending RST_STREAM;
+    // those resets share the same budget.
+    if (this.isServer) this.#countReset();
   }
 
   /** Answers a stream error found by a role (malformed request, refused stream). */

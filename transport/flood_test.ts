@@ -53,6 +53,25 @@ Deno.test("Rapid reset (CVE-2023-44487): opening and resetting >200 streams in a
   assert(streams.every((s) => s.cancelled));
 });
 
+Deno.test("MadeYouReset (CVE-2025-8671): streams we reset for the peer's errors count as rapid resets", async () => {
+  const now = 1_000_000;
+  const streams: ServerStream[] = [];
+  const { server, peer } = await handshakenServer((s) => streams.push(s), { now: () => now });
+  let id = 1;
+  // Each stream is opened, then made to overflow its send window: we reset it ourselves.
+  for (let i = 0; i < 200; i++, id += 2) {
+    peer.headers(id, req()).windowUpdate(id, 2 ** 31 - 1);
+  }
+  peer.ping().send();
+  await until(() => peer.pingAcks().length === 1, "PING ACK");
+  assertEquals(peer.goaways(), []);
+  assertEquals(peer.rsts().length, 200);
+  assert(peer.rsts().every((f) => f.errorCode === ErrorCode.FLOW_CONTROL_ERROR));
+  peer.headers(id, req()).windowUpdate(id, 2 ** 31 - 1).send();
+  await server.closed;
+  assertEquals(peer.goaways().map((f) => f.errorCode), [ErrorCode.ENHANCE_YOUR_CALM]);
+});
+
 // ---- PING and SETTINGS floods against a peer that does not read -----------------------------
 
 const CAPACITY = 4096;

@@ -298,10 +298,12 @@ Deno.test("transport: 64 concurrent streams share the connection window without 
     })());
   }
   await Promise.all(calls);
-  // Windows came back whole: everything sent was credited.
+  // Windows came back: everything received was credited, except what stays below the quarter
+  // of a window that triggers a WINDOW_UPDATE (grpc-go inFlow does the same).
   await settle();
-  assertEquals(client.connSendWindow, 65535);
-  assertEquals(server.connSendWindow, 65535);
+  for (const w of [client.connSendWindow, server.connSendWindow]) {
+    assert(w > 65535 - 65535 / 4 && w <= 65535, `connection send window ${w}`);
+  }
   client.close();
   server.close();
 });

@@ -15,10 +15,12 @@ export interface RawConn {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** Batches smaller than this wait a few microtask hops for more frames (grpc-go: 1000). */
-const SMALL_BATCH = 1000;
-/** How many microtask hops a small batch waits at most. */
-const MAX_YIELD_HOPS = 16;
+/** A batch this large is written at once, without waiting for more frames. */
+const MAX_BATCH = 256 * 1024;
+/** Hops with nothing appended after which a batch is written. */
+const MAX_IDLE_HOPS = 16;
+/** Hops a batch waits at most in all. */
+const MAX_TOTAL_HOPS = 1024;
 
 /** Gathers frames and flushes them once per turn. */
 export class ConnWriter {
@@ -46,25 +48,41 @@ export class ConnWriter {
     return this.out.length + this.#inFlight;
   }
 
-  /** Schedules a flush at the end of this turn. */
+  /** Schedules a flush once this turn's producers are done (see #tick). */
   flushSoon(): void {
     if (this.#scheduled || this.#writing || this.#closed) return;
     this.#scheduled = true;
-    this.#hops = 0;
+    this.#idleHops = 0;
+    this.#totalHops = 0;
+    this.#lastLength = this.out.length;
     queueMicrotask(this.#tick);
   }
 
-  // grpc-go loopyWriter yields once before flushing a batch under 1000 bytes, so that work the
-  // current read caused (a handler's response) joins the control frames already queued (a PING
-  // ACK) in one write. Our equivalent is a few more microtask hops (~0.1 µs each, against one
-  // write syscall ≈ 7–8 µs): a response is typically produced within a handful of promise hops
-  // of the read that triggered it.
-  #hops = 0;
+  // grpc-go's loopyWriter yields before flushing a small batch, so that work the current read
+  // caused (a handler's response) joins what is already queued (a PING ACK) in one write. Our
+  // equivalent is microtask hops (~0.1 µs each, against ≈ 7–8 µs for a write syscall): keep
+  // hopping while producers still append (a response is typically a handful of promise hops
+  // behind the read that caused it; a streaming handler appends a message every few hops), and
+  // write once MAX_IDLE_HOPS pass with nothing new, the batch reaches MAX_BATCH, or the hop
+  // budget runs out.
+  #idleHops = 0;
+  #totalHops = 0;
+  #lastLength = 0;
   readonly #tick = (): void => {
-    if (this.out.length < SMALL_BATCH && this.#hops < MAX_YIELD_HOPS && !this.#closed) {
-      this.#hops++;
-      queueMicrotask(this.#tick);
-      return;
+    if (this.#closed) return;
+    const len = this.out.length;
+    if (len < MAX_BATCH && this.#totalHops < MAX_TOTAL_HOPS) {
+      if (len !== this.#lastLength) {
+        this.#lastLength = len;
+        this.#idleHops = 0;
+      } else {
+        this.#idleHops++;
+      }
+      if (this.#idleHops < MAX_IDLE_HOPS) {
+        this.#totalHops++;
+        queueMicrotask(this.#tick);
+        return;
+      }
     }
     this.#flush();
   };
@@ -94,29 +112,25 @@ export class ConnWriter {
     return this.#closed;
   }
 
+  // Writes the current batch (one conn.write, looping only on short writes); frames appended
+  // meanwhile collect in the other buffer and go out through flushSoon() again.
   async #flush(): Promise<void> {
     this.#scheduled = false;
+    if (this.out.length === 0) return;
     this.#writing = true;
     try {
-      while (this.out.length > 0 && !this.#closed) {
-        const batch = this.out;
-        this.out = this.#spare;
-        this.#spare = batch;
-        this.#inFlight = batch.length;
-        const bytes = batch.buf;
-        const n = batch.length;
-        let off = 0;
-        while (off < n) {
-          off += await this.#conn.write(off === 0 ? batch.view() : bytes.subarray(off, n));
-        }
-        batch.reset();
-        this.#inFlight = 0;
-        if (this.#drainWaiters.length > 0 && this.buffered < WRITE_HIGH_WATER_MARK) {
-          const ws = this.#drainWaiters;
-          this.#drainWaiters = [];
-          for (const w of ws) w();
-        }
+      const batch = this.out;
+      this.out = this.#spare;
+      this.#spare = batch;
+      this.#inFlight = batch.length;
+      const bytes = batch.buf;
+      const n = batch.length;
+      let off = 0;
+      while (off < n) {
+        off += await this.#conn.write(off === 0 ? batch.view() : bytes.subarray(off, n));
       }
+      batch.reset();
+      this.#inFlight = 0;
     } catch (err) {
       this.#inFlight = 0;
       this.#closed = true;
@@ -125,6 +139,7 @@ export class ConnWriter {
     } finally {
       this.#writing = false;
       this.#wake();
+      if (this.out.length > 0) this.flushSoon();
     }
   }
 

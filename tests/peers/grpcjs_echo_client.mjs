@@ -78,9 +78,7 @@ function sameBytes(actual, expected, what) {
   const e = Buffer.from(expected);
   check(
     a.equals(e),
-    `${what}: got ${a.length} bytes (${
-      a.subarray(0, 16).toString("hex")
-    }…), want ${e.length} ` +
+    `${what}: got ${a.length} bytes (${a.subarray(0, 16).toString("hex")}…), want ${e.length} ` +
       `(${e.subarray(0, 16).toString("hex")}…)`,
   );
 }
@@ -93,9 +91,9 @@ function checkCode(status, code, what) {
   check(status !== null, `${what}: no status`);
   check(
     status.code === code,
-    `${what}: got status ${codeName(status.code)} (${
-      JSON.stringify(status.details)
-    }), want ${codeName(code)}`,
+    `${what}: got status ${codeName(status.code)} (${JSON.stringify(status.details)}), want ${
+      codeName(code)
+    }`,
   );
 }
 
@@ -299,9 +297,7 @@ async function serverStreamScenario({ echo }) {
     [0, 1, 2, 3, 4],
     "ServerStream counts",
   );
-  t.responses.forEach((r, i) =>
-    checkEcho(r, { ...req, count: i }, `ServerStream response ${i}`)
-  );
+  t.responses.forEach((r, i) => checkEcho(r, { ...req, count: i }, `ServerStream response ${i}`));
   const none = track(echo.ServerStream({ text: "none" }));
   checkCode(await none.done, Status.OK, "ServerStream (count 0)");
   equal(none.responses.length, 0, "ServerStream (count 0) responses");
@@ -510,10 +506,10 @@ async function cancelScenario({ echo }) {
   const b = track(echo.Bidi(metadata({ "call-id": "cancel-bidi" })));
   b.call.write({ text: "first" });
   checkEcho(await b.next(), { text: "first" }, "Bidi answer");
-  // Node's http2 sends END_STREAM just before RST_STREAM on cancel: a handler waiting for the
-  // next request would see the end of the requests, finish OK and never see the cancel. So the
-  // handler gets a message to sleep on first.
-  b.call.write({ text: "sleepy", sleep_ms: 60000 });
+  // Node's http2 sends an empty DATA with END_STREAM just before RST_STREAM on cancel: a handler
+  // waiting for the next request would see the requests end, finish OK and never see the
+  // cancel. So the handler first gets a message to sleep on (cancel once grpc-js wrote it).
+  await new Promise((resolve) => b.call.write({ text: "sleepy", sleep_ms: 60000 }, resolve));
   b.call.cancel();
   checkCode(await b.done, Status.CANCELLED, "Bidi");
 
@@ -830,9 +826,7 @@ async function main() {
   if (run === undefined) {
     finish(
       2,
-      `unknown scenario ${JSON.stringify(name)}; known: ${
-        Object.keys(SCENARIOS).join(" ")
-      }`,
+      `unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(SCENARIOS).join(" ")}`,
     );
   }
   const host = flags.server_host ?? "127.0.0.1";
@@ -865,9 +859,7 @@ async function main() {
   try {
     await run(ctx);
   } catch (err) {
-    const reason = err instanceof ScenarioFailure
-      ? err.message
-      : `unexpected error: ${err.stack}`;
+    const reason = err instanceof ScenarioFailure ? err.message : `unexpected error: ${err.stack}`;
     finish(1, `FAIL ${name}: ${reason.replace(/\n/g, " | ")}`);
   }
   clearTimeout(timer);
