@@ -14,7 +14,13 @@ export interface ReadyProcess extends AsyncDisposable {
 
 /** Spawns `cmd args…` and waits (up to 30 s) for a `READY port=N` line on stdout. */
 export async function startReady(cmd: string, args: string[], cwd?: string): Promise<ReadyProcess> {
-  const child = new Deno.Command(cmd, { args, cwd, stdin: "null", stdout: "piped", stderr: "piped" })
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
     .spawn();
   let out = "";
   let port = 0;
@@ -35,7 +41,10 @@ export async function startReady(cmd: string, args: string[], cwd?: string): Pro
   const status = child.status;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${cmd} did not print READY in 30 s:\n${out}`)), 30_000);
+    timer = setTimeout(
+      () => reject(new Error(`${cmd} did not print READY in 30 s:\n${out}`)),
+      30_000,
+    );
   });
   const died = status.then((s) => {
     throw new Error(`${cmd} exited (${s.code}) before READY:\n${out}`);
@@ -75,7 +84,13 @@ export async function run(
   args: string[],
   cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const o = await new Deno.Command(cmd, { args, cwd, stdin: "null", stdout: "piped", stderr: "piped" })
+  const o = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const dec = new TextDecoder();
   return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };

@@ -12,8 +12,26 @@ const GO_LOADGEN = `${BENCH}go/bin/loadgen`;
 const SCENARIOS: [string, string[]][] = [
   ["unary_1x1", ["-scenario", "unary", "-concurrency", "1", "-size", "100"]],
   ["unary_1x64", ["-scenario", "unary", "-concurrency", "64", "-size", "100"]],
-  ["sstream_1k", ["-scenario", "server_stream", "-concurrency", "1", "-size", "1024", "-stream-msgs", "1000"]],
-  ["cstream_1k", ["-scenario", "client_stream", "-concurrency", "1", "-size", "1024", "-stream-msgs", "1000"]],
+  ["sstream_1k", [
+    "-scenario",
+    "server_stream",
+    "-concurrency",
+    "1",
+    "-size",
+    "1024",
+    "-stream-msgs",
+    "1000",
+  ]],
+  ["cstream_1k", [
+    "-scenario",
+    "client_stream",
+    "-concurrency",
+    "1",
+    "-size",
+    "1024",
+    "-stream-msgs",
+    "1000",
+  ]],
   ["bidi_100", ["-scenario", "bidi_pingpong", "-concurrency", "1", "-size", "100"]],
   ["unary_1mb", ["-scenario", "unary", "-concurrency", "1", "-size", "1048576"]],
 ];
@@ -32,7 +50,11 @@ Deno.test("grpc-go peers are built (../shared/bench/build.sh)", async () => {
 });
 
 Deno.test("grpc-go load generator → bench/server.ts: every scenario, 0 errors", async (t) => {
-  await using server = await startReady("deno", ["run", "-A", "bench/server.ts", "-port", "0"], ROOT);
+  await using server = await startReady(
+    "deno",
+    ["run", "-A", "bench/server.ts", "-port", "0"],
+    ROOT,
+  );
   for (const [name, args] of SCENARIOS) {
     await t.step(name, async () => {
       const r = await run(GO_LOADGEN, ["-addr", `127.0.0.1:${server.port}`, ...args, ...WINDOW]);

@@ -54,8 +54,14 @@ export async function createRouteGuideServer(): Promise<Server> {
     listFeatures: async function* (rect: Rectangle, ctx: ServerContext) {
       const lo = rect.lo ?? { latitude: 0, longitude: 0 };
       const hi = rect.hi ?? { latitude: 0, longitude: 0 };
-      const [left, right] = [Math.min(lo.longitude, hi.longitude), Math.max(lo.longitude, hi.longitude)];
-      const [bottom, top] = [Math.min(lo.latitude, hi.latitude), Math.max(lo.latitude, hi.latitude)];
+      const [left, right] = [
+        Math.min(lo.longitude, hi.longitude),
+        Math.max(lo.longitude, hi.longitude),
+      ];
+      const [bottom, top] = [
+        Math.min(lo.latitude, hi.latitude),
+        Math.max(lo.latitude, hi.latitude),
+      ];
       for (const f of features) {
         if (ctx.signal.aborted) return;
         const p = f.location;

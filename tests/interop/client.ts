@@ -9,6 +9,7 @@
 
 import { assertEquals } from "@std/assert";
 import {
+  type ClientConn,
   Code,
   createClient,
   dial,
@@ -16,7 +17,6 @@ import {
   Metadata,
   type ServiceDefinition,
   StatusError,
-  type ClientConn,
 } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
 import { loadInteropServices } from "./server.ts";
@@ -68,7 +68,10 @@ export const CASES: Record<string, Case> = {
     assertEquals(await test.emptyCall({}), {});
   },
   large_unary: async ({ test }) => {
-    const r: SimpleResponse = await test.unaryCall({ responseSize: 314159, payload: zeros(271828) });
+    const r: SimpleResponse = await test.unaryCall({
+      responseSize: 314159,
+      payload: zeros(271828),
+    });
     assertEquals(r.payload?.body.length, 314159);
   },
   client_compressed_unary: async ({ test }) => {
@@ -191,7 +194,11 @@ export const CASES: Record<string, Case> = {
   },
   status_code_and_message: async ({ test }) => {
     const status = { code: 2, message: "test status message" };
-    await expectStatus(Code.Unknown, () => test.unaryCall({ responseStatus: status }), status.message);
+    await expectStatus(
+      Code.Unknown,
+      () => test.unaryCall({ responseStatus: status }),
+      status.message,
+    );
     await expectStatus(Code.Unknown, async () => {
       for await (const _ of test.fullDuplexCall(items([{ responseStatus: status }]))) { /* none */ }
     }, status.message);

@@ -121,9 +121,9 @@ function codeName(code) {
 function checkCode(status, code, what) {
   check(
     status.code === code,
-    `${what}: got status ${codeName(status.code)} (${
-      JSON.stringify(status.details)
-    }), want ${codeName(code)}`,
+    `${what}: got status ${codeName(status.code)} (${JSON.stringify(status.details)}), want ${
+      codeName(code)
+    }`,
   );
 }
 
@@ -340,9 +340,7 @@ async function serverStreaming({ test }) {
   const status = await t.done;
   checkCode(status, Status.OK, "StreamingOutputCall");
   equal(t.responses.length, sizes.length, "number of responses");
-  t.responses.forEach((res, i) =>
-    checkPayload(res.payload, sizes[i], `response ${i}`)
-  );
+  t.responses.forEach((res, i) => checkPayload(res.payload, sizes[i], `response ${i}`));
 }
 
 async function serverCompressedStreaming({ test }) {
@@ -444,8 +442,7 @@ async function statusCodeAndMessage({ test }) {
 }
 
 async function specialStatusMessage({ test }) {
-  const message =
-    "\t\ntest with whitespace\r\nand Unicode BMP \u263A and non-BMP \u{1F608}\t\n";
+  const message = "\t\ntest with whitespace\r\nand Unicode BMP \u263A and non-BMP \u{1F608}\t\n";
   const r = await unary(test, "UnaryCall", {
     response_status: { code: 2, message },
   });
@@ -460,9 +457,7 @@ function checkEchoedMetadata(headers, trailers, what) {
     ["test_initial_metadata_value"],
     `${what}: ${ECHO_INITIAL_KEY} in headers`,
   );
-  const trailing = trailers.get(ECHO_TRAILING_KEY).map((b) =>
-    Buffer.from(b).toString("hex")
-  );
+  const trailing = trailers.get(ECHO_TRAILING_KEY).map((b) => Buffer.from(b).toString("hex"));
   sameList(trailing, ["ababab"], `${what}: ${ECHO_TRAILING_KEY} in trailers`);
 }
 
@@ -565,9 +560,7 @@ async function main() {
   if (run === undefined) {
     finish(
       2,
-      `unknown test case ${JSON.stringify(name)}; known: ${
-        Object.keys(CASES).join(" ")
-      }`,
+      `unknown test case ${JSON.stringify(name)}; known: ${Object.keys(CASES).join(" ")}`,
     );
   }
   if (flags.use_tls !== undefined && flags.use_tls !== "false") {
@@ -611,9 +604,7 @@ async function main() {
   try {
     await run(clients);
   } catch (err) {
-    const reason = err instanceof CaseFailure
-      ? err.message
-      : `unexpected error: ${err.stack}`;
+    const reason = err instanceof CaseFailure ? err.message : `unexpected error: ${err.stack}`;
     finish(1, `FAIL ${name}: ${reason.replace(/\n/g, " | ")}`);
   }
   clearTimeout(timer);
