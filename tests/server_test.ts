@@ -53,6 +53,8 @@ class FakeListener {
   #wake: (() => void) | undefined;
   accepts = 0;
   closed = false;
+  /** What accept() throws once closed. @default {BadResource} */
+  closeError: unknown;
   /** When set, accept() calls it and throws what it returns (a listener failing for ever). */
   failWith: (() => unknown) | undefined;
   readonly addr: Deno.NetAddr = { transport: "tcp", hostname: "127.0.0.1", port: 0 };
@@ -65,7 +67,7 @@ class FakeListener {
   async accept(): Promise<Deno.Conn> {
     this.accepts++;
     for (;;) {
-      if (this.closed) throw new Deno.errors.BadResource("Listener closed");
+      if (this.closed) throw this.closeError ?? new Deno.errors.BadResource("Listener closed");
       if (this.failWith !== undefined) throw this.failWith();
       const item = this.#queue.shift();
       if (item !== undefined) {
@@ -314,6 +316,17 @@ Deno.test("Server.serve() rejects on a non-temporary accept error and closes the
   assertStrictEquals(err, boom);
   assert(listener.closed);
   await server.stop();
+});
+
+Deno.test("Server.serve() resolves on a non-temporary accept error once stop() was called", async () => {
+  const server = new Server();
+  const listener = new FakeListener();
+  listener.closeError = new Error("socket gone"); // not temporary, not BadResource
+  const serving = server.serve(listener.asListener());
+  await until(() => listener.accepts === 1, "accept() to wait");
+  await server.stop(); // fires quit, then closes the listener: the pending accept() fails
+  await serving;
+  assert(listener.closed);
 });
 
 Deno.test("Server.stop() ends serve() while the accept loop backs off", async () => {
