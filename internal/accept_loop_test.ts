@@ -195,7 +195,10 @@ Deno.test("acceptLoop() with the default delay: a temporary error, then a connec
   const quit = new OnceEvent();
   const handled: FakeConn[] = [];
   const loop = acceptLoop(listener, (c) => handled.push(c), quit);
-  while (handled.length === 0) await new Promise((r) => setTimeout(r, 1));
+  for (let i = 0; handled.length === 0; i++) {
+    if (i === 5000) throw new Error("Timed out waiting for the connection after the backoff");
+    await new Promise((r) => setTimeout(r, 1));
+  }
   assertEquals(handled, [conn]);
   quit.fire();
   listener.close();

@@ -38,7 +38,7 @@ export const KEEPALIVE_MIN_TIME_MS = 5 * 60 * 1000;
 /** grpc-go maxPingStrikes. */
 export const MAX_PING_STRIKES = 2;
 /** Read buffer: starts small (idle connections stay cheap), doubles while reads fill it. */
-export const INITIAL_READ_BUFFER_SIZE = 32 * 1024;
+export const INITIAL_READ_BUFFER_SIZE = 16 * 1024;
 /** Read buffer cap (DENO-PLATFORM.md §1: 256 KiB–1 MiB reads are fastest for bulk data). */
 export const MAX_READ_BUFFER_SIZE = 1024 * 1024;
 /** RFC 9113 §6.9.1: the largest flow-control window. */

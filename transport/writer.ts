@@ -37,7 +37,7 @@ export class ConnWriter {
   /** Called once when a write fails (the peer is gone); the connection closes. */
   onError: (err: unknown) => void = () => {};
 
-  constructor(conn: RawConn, initialSize = 16 * 1024) {
+  constructor(conn: RawConn, initialSize = 4 * 1024) {
     this.#conn = conn;
     this.out = new WriteBuffer(initialSize);
     this.#spare = new WriteBuffer(initialSize);

@@ -15,7 +15,9 @@
 //
 // Scenarios:
 //   unary, server_stream, client_stream, bidi   the four RPC kinds, echo semantics checked
-//   large_messages       3 MiB each way (unary), 8 × 256 KiB ping-pong (bidi)
+//                        (unary: also 100 calls at once)
+//   large_messages       3 MiB each way (unary), 8 × 256 KiB ping-pong (bidi), 40 × 128 KiB
+//                        responses (server stream), 24 × 128 KiB requests (client stream)
 //   metadata             x- keys (one string, one -bin) echoed in headers and trailers, all kinds
 //   error_details        a failing call's code, special-character message, echoed trailers and
 //                        grpc-status-details-bin (google.rpc.Status with one Any, hand-decoded);
@@ -78,7 +80,9 @@ function sameBytes(actual, expected, what) {
   const e = Buffer.from(expected);
   check(
     a.equals(e),
-    `${what}: got ${a.length} bytes (${a.subarray(0, 16).toString("hex")}…), want ${e.length} ` +
+    `${what}: got ${a.length} bytes (${
+      a.subarray(0, 16).toString("hex")
+    }…), want ${e.length} ` +
       `(${e.subarray(0, 16).toString("hex")}…)`,
   );
 }
@@ -91,9 +95,9 @@ function checkCode(status, code, what) {
   check(status !== null, `${what}: no status`);
   check(
     status.code === code,
-    `${what}: got status ${codeName(status.code)} (${JSON.stringify(status.details)}), want ${
-      codeName(code)
-    }`,
+    `${what}: got status ${codeName(status.code)} (${
+      JSON.stringify(status.details)
+    }), want ${codeName(code)}`,
   );
 }
 
@@ -286,6 +290,17 @@ async function unaryScenario({ echo }) {
   const empty = await unary(echo, {});
   checkCode(empty.status, Status.OK, "Unary (empty)");
   checkEcho(empty.response, {}, "Unary (empty)");
+  // Many at once on the one connection.
+  const many = await Promise.all(
+    Array.from(
+      { length: 100 },
+      (_, i) => unary(echo, { text: `n${i}`, count: i }),
+    ),
+  );
+  many.forEach((r, i) => {
+    checkCode(r.status, Status.OK, `Unary ${i} of 100`);
+    checkEcho(r.response, { text: `n${i}`, count: i }, `Unary ${i} of 100`);
+  });
 }
 
 async function serverStreamScenario({ echo }) {
@@ -297,7 +312,9 @@ async function serverStreamScenario({ echo }) {
     [0, 1, 2, 3, 4],
     "ServerStream counts",
   );
-  t.responses.forEach((r, i) => checkEcho(r, { ...req, count: i }, `ServerStream response ${i}`));
+  t.responses.forEach((r, i) =>
+    checkEcho(r, { ...req, count: i }, `ServerStream response ${i}`)
+  );
   const none = track(echo.ServerStream({ text: "none" }));
   checkCode(await none.done, Status.OK, "ServerStream (count 0)");
   equal(none.responses.length, 0, "ServerStream (count 0) responses");
@@ -363,6 +380,27 @@ async function largeMessagesScenario({ echo }) {
   }
   t.call.end();
   checkCode(await t.done, Status.OK, "Bidi 256 KiB");
+
+  // Streams of 128 KiB messages: both sides wait on flow control.
+  const sreq = { text: "s", data: bytes(128 * 1024, 3), count: 40 };
+  const ss = track(echo.ServerStream(sreq));
+  checkCode(await ss.done, Status.OK, "ServerStream 40 × 128 KiB");
+  equal(ss.responses.length, 40, "ServerStream 40 × 128 KiB responses");
+  ss.responses.forEach((r, i) =>
+    checkEcho(r, { ...sreq, count: i }, `ServerStream response ${i}`)
+  );
+  // (24 only: the aggregated response must stay under grpc-js's 4 MiB receive limit.)
+  const parts = Array.from(
+    { length: 24 },
+    (_, i) => ({ text: "c", data: bytes(131072, i) }),
+  );
+  const cs = await clientStream(echo, parts);
+  checkCode(cs.status, Status.OK, "ClientStream 24 × 128 KiB");
+  checkEcho(cs.response, {
+    text: "c".repeat(24),
+    data: Buffer.concat(parts.map((p) => p.data)),
+    count: 24,
+  }, "ClientStream 24 × 128 KiB");
 }
 
 const MD_BIN = Buffer.from([0, 1, 2, 0x7f, 0x80, 0xfe, 0xff]);
@@ -509,7 +547,9 @@ async function cancelScenario({ echo }) {
   // Node's http2 sends an empty DATA with END_STREAM just before RST_STREAM on cancel: a handler
   // waiting for the next request would see the requests end, finish OK and never see the
   // cancel. So the handler first gets a message to sleep on (cancel once grpc-js wrote it).
-  await new Promise((resolve) => b.call.write({ text: "sleepy", sleep_ms: 60000 }, resolve));
+  await new Promise((resolve) =>
+    b.call.write({ text: "sleepy", sleep_ms: 60000 }, resolve)
+  );
   b.call.cancel();
   checkCode(await b.done, Status.CANCELLED, "Bidi");
 
@@ -826,7 +866,9 @@ async function main() {
   if (run === undefined) {
     finish(
       2,
-      `unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(SCENARIOS).join(" ")}`,
+      `unknown scenario ${JSON.stringify(name)}; known: ${
+        Object.keys(SCENARIOS).join(" ")
+      }`,
     );
   }
   const host = flags.server_host ?? "127.0.0.1";
@@ -859,7 +901,9 @@ async function main() {
   try {
     await run(ctx);
   } catch (err) {
-    const reason = err instanceof ScenarioFailure ? err.message : `unexpected error: ${err.stack}`;
+    const reason = err instanceof ScenarioFailure
+      ? err.message
+      : `unexpected error: ${err.stack}`;
     finish(1, `FAIL ${name}: ${reason.replace(/\n/g, " | ")}`);
   }
   clearTimeout(timer);
