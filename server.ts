@@ -148,17 +148,21 @@ export type BidiStreamingHandler<Req = unknown, Res = unknown> = (
 ) => AsyncIterable<Res> | Iterable<Res>;
 
 /** Any of the four handler kinds. */
-export type Handler =
+export type Handler = (
+  // One signature for the four kinds, so handler parameters are inferred in an implementation
+  // object literal (a union of function types would leave them implicitly `any`): the first
+  // argument is the request (unary, server streaming) or an AsyncIterable of requests.
   // deno-lint-ignore no-explicit-any
-  | UnaryHandler<any, any>
+  requestOrRequests: any,
+  ctx: ServerContext,
   // deno-lint-ignore no-explicit-any
-  | ServerStreamingHandler<any, any>
-  // deno-lint-ignore no-explicit-any
-  | ClientStreamingHandler<any, any>
-  // deno-lint-ignore no-explicit-any
-  | BidiStreamingHandler<any, any>;
+) => any;
 
-/** A service implementation: handlers keyed by lowerCamelCase method name (`sayHello`). */
+/**
+ * A service implementation: handlers keyed by lowerCamelCase method name (`sayHello`), each one
+ * of {@linkcode UnaryHandler}, {@linkcode ServerStreamingHandler},
+ * {@linkcode ClientStreamingHandler} or {@linkcode BidiStreamingHandler} by the method's kind.
+ */
 export type ServiceImplementation = Record<string, Handler>;
 
 /** What a unary interceptor knows about the call. grpc-go: UnaryServerInfo. */

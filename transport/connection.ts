@@ -251,11 +251,16 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
           this.close(unavailable("Connection closed by peer"));
           return;
         }
+        const space = buf.length - end;
         end += n;
-        // Reads that fill the buffer ask for a bigger one (bulk transfers), up to the cap.
-        if (n === buf.length && buf.length < D.MAX_READ_BUFFER_SIZE && start === 0) {
+        // A read that filled all the free space asks for a bigger buffer (bulk transfers), up to
+        // the cap; idle connections keep the small one (DENO-PLATFORM.md §1: 256 KiB–1 MiB reads
+        // are fastest for bulk data; grpc-go keeps 32 KiB per connection).
+        if (n === space && buf.length < D.MAX_READ_BUFFER_SIZE) {
           const next = new Uint8Array(buf.length * 2);
-          next.set(buf.subarray(0, end));
+          next.set(buf.subarray(start, end));
+          end -= start;
+          start = 0;
           buf = next;
         }
         if (this.#prefaceLeft > 0) {

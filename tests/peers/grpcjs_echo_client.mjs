@@ -80,9 +80,7 @@ function sameBytes(actual, expected, what) {
   const e = Buffer.from(expected);
   check(
     a.equals(e),
-    `${what}: got ${a.length} bytes (${
-      a.subarray(0, 16).toString("hex")
-    }…), want ${e.length} ` +
+    `${what}: got ${a.length} bytes (${a.subarray(0, 16).toString("hex")}…), want ${e.length} ` +
       `(${e.subarray(0, 16).toString("hex")}…)`,
   );
 }
@@ -95,9 +93,9 @@ function checkCode(status, code, what) {
   check(status !== null, `${what}: no status`);
   check(
     status.code === code,
-    `${what}: got status ${codeName(status.code)} (${
-      JSON.stringify(status.details)
-    }), want ${codeName(code)}`,
+    `${what}: got status ${codeName(status.code)} (${JSON.stringify(status.details)}), want ${
+      codeName(code)
+    }`,
   );
 }
 
@@ -312,9 +310,7 @@ async function serverStreamScenario({ echo }) {
     [0, 1, 2, 3, 4],
     "ServerStream counts",
   );
-  t.responses.forEach((r, i) =>
-    checkEcho(r, { ...req, count: i }, `ServerStream response ${i}`)
-  );
+  t.responses.forEach((r, i) => checkEcho(r, { ...req, count: i }, `ServerStream response ${i}`));
   const none = track(echo.ServerStream({ text: "none" }));
   checkCode(await none.done, Status.OK, "ServerStream (count 0)");
   equal(none.responses.length, 0, "ServerStream (count 0) responses");
@@ -386,9 +382,7 @@ async function largeMessagesScenario({ echo }) {
   const ss = track(echo.ServerStream(sreq));
   checkCode(await ss.done, Status.OK, "ServerStream 40 × 128 KiB");
   equal(ss.responses.length, 40, "ServerStream 40 × 128 KiB responses");
-  ss.responses.forEach((r, i) =>
-    checkEcho(r, { ...sreq, count: i }, `ServerStream response ${i}`)
-  );
+  ss.responses.forEach((r, i) => checkEcho(r, { ...sreq, count: i }, `ServerStream response ${i}`));
   // (24 only: the aggregated response must stay under grpc-js's 4 MiB receive limit.)
   const parts = Array.from(
     { length: 24 },
@@ -547,9 +541,7 @@ async function cancelScenario({ echo }) {
   // Node's http2 sends an empty DATA with END_STREAM just before RST_STREAM on cancel: a handler
   // waiting for the next request would see the requests end, finish OK and never see the
   // cancel. So the handler first gets a message to sleep on (cancel once grpc-js wrote it).
-  await new Promise((resolve) =>
-    b.call.write({ text: "sleepy", sleep_ms: 60000 }, resolve)
-  );
+  await new Promise((resolve) => b.call.write({ text: "sleepy", sleep_ms: 60000 }, resolve));
   b.call.cancel();
   checkCode(await b.done, Status.CANCELLED, "Bidi");
 
@@ -732,11 +724,7 @@ function channelState(client, ok, what) {
 }
 
 async function gracefulStopScenario({ echo, flags }) {
-  const n = Number(flags.calls ?? 8);
-  check(
-    Number.isInteger(n) && n >= 4,
-    `--calls must be an integer ≥ 4, got ${flags.calls}`,
-  );
+  const n = Number(flags.calls ?? 8); // checked in main()
   const calls = [];
   for (let i = 0; i < n; i++) {
     const text = `held-${i}`;
@@ -866,15 +854,21 @@ async function main() {
   if (run === undefined) {
     finish(
       2,
-      `unknown scenario ${JSON.stringify(name)}; known: ${
-        Object.keys(SCENARIOS).join(" ")
-      }`,
+      `unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(SCENARIOS).join(" ")}`,
     );
   }
   const host = flags.server_host ?? "127.0.0.1";
   const port = Number(flags.server_port);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     finish(2, `bad --server_port ${JSON.stringify(flags.server_port)}`);
+  }
+
+  const calls = Number(flags.calls ?? 8);
+  if (!Number.isInteger(calls) || calls < 4) {
+    finish(
+      2,
+      `bad --calls ${JSON.stringify(flags.calls)}: want an integer ≥ 4`,
+    );
   }
 
   const definition = protoLoader.loadSync(ECHO_PROTO, {
@@ -901,9 +895,7 @@ async function main() {
   try {
     await run(ctx);
   } catch (err) {
-    const reason = err instanceof ScenarioFailure
-      ? err.message
-      : `unexpected error: ${err.stack}`;
+    const reason = err instanceof ScenarioFailure ? err.message : `unexpected error: ${err.stack}`;
     finish(1, `FAIL ${name}: ${reason.replace(/\n/g, " | ")}`);
   }
   clearTimeout(timer);
