@@ -4,6 +4,7 @@
 
 import { loadProto, Server } from "@seed/grpc";
 import { parseGoFlags } from "../internal/flags.ts";
+import { stopOnSignals } from "../internal/signals.ts";
 
 interface Payload {
   body: Uint8Array;
@@ -36,8 +37,5 @@ const listener = Deno.listen({ hostname: "127.0.0.1", port });
 const serving = server.serve(listener);
 console.log(`READY port=${listener.addr.port}`);
 
-Deno.addSignalListener("SIGTERM", () => {
-  const force = setTimeout(() => server.stop(), 2000);
-  server.gracefulStop().finally(() => clearTimeout(force));
-});
+stopOnSignals(server);
 await serving;

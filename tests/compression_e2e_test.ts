@@ -18,6 +18,7 @@ import {
 } from "@seed/grpc";
 import { ClientTransport } from "../transport/http2_client.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
+import { req } from "../transport/_testing.ts";
 
 const PROTO = `syntax = "proto3"; package z;
   service Z { rpc Echo (M) returns (M); rpc Many (M) returns (stream M); }
@@ -135,21 +136,7 @@ async function rawCall(port: number, extra: string[], flag: number, body: Uint8A
   const t = new ClientTransport(conn, DEFAULT_TRANSPORT_OPTIONS);
   t.begin();
   try {
-    const s = await t.newStream([
-      ":method",
-      "POST",
-      ":scheme",
-      "http",
-      ":path",
-      "/z.Z/Echo",
-      ":authority",
-      "localhost",
-      "content-type",
-      "application/grpc",
-      "te",
-      "trailers",
-      ...extra,
-    ]);
+    const s = await t.newStream(req("/z.Z/Echo", extra));
     await s.sendMsg(body, flag === 1, true);
     const err = await s.recvMsg().then(() => s.recvMsg()).then(() => null, (e) => e);
     return { err: err as StatusError | null, trailers: s.trailers ?? [] };
@@ -190,20 +177,7 @@ Deno.test("compression: responses stay uncompressed for a client that accepts no
     const t = new ClientTransport(conn, DEFAULT_TRANSPORT_OPTIONS);
     t.begin();
     try {
-      const s = await t.newStream([
-        ":method",
-        "POST",
-        ":scheme",
-        "http",
-        ":path",
-        "/z.Z/Echo",
-        ":authority",
-        "localhost",
-        "content-type",
-        "application/grpc",
-        "te",
-        "trailers",
-      ]);
+      const s = await t.newStream(req("/z.Z/Echo"));
       await s.sendMsg(msg, false, true);
       const m = await s.recvMsg();
       assert(m !== null);

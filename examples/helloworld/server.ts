@@ -3,6 +3,7 @@
 
 import { loadProto, Server } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
+import { stopOnSignals } from "../../internal/signals.ts";
 
 /** Builds the server with the Hello service registered. */
 export async function createHelloServer(): Promise<Server> {
@@ -20,8 +21,6 @@ if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);
   console.log(`helloworld server listening on 127.0.0.1:${listener.addr.port}`);
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => void server.gracefulStop());
-  }
+  stopOnSignals(server);
   await serving;
 }

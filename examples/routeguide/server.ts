@@ -3,6 +3,7 @@
 
 import { loadProto, Server, type ServerContext } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
+import { stopOnSignals } from "../../internal/signals.ts";
 
 /** A point on the map, in E7 degrees. */
 export interface Point {
@@ -108,8 +109,6 @@ if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);
   console.log(`routeguide server listening on 127.0.0.1:${listener.addr.port}`);
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => void server.gracefulStop());
-  }
+  stopOnSignals(server);
   await serving;
 }

@@ -10,6 +10,7 @@
 import { delay } from "@std/async/delay";
 import { Code, loadProto, Metadata, Server, type ServerContext, StatusError } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
+import { stopOnSignals } from "../../internal/signals.ts";
 
 interface Payload {
   type?: string;
@@ -167,9 +168,6 @@ if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);
   console.log(`READY port=${listener.addr.port}`);
-  Deno.addSignalListener("SIGTERM", () => {
-    const force = setTimeout(() => server.stop(), 2000);
-    server.gracefulStop().finally(() => clearTimeout(force));
-  });
+  stopOnSignals(server);
   await serving;
 }
