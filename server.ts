@@ -19,6 +19,7 @@ import {
 import { OnceEvent } from "./internal/event.ts";
 import { decodeTimeout } from "./internal/timeout.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
+import { type DeadlineEntry, DeadlineTimers } from "./internal/deadline_timers.ts";
 import {
   type ServerStream,
   ServerTransport,
@@ -366,6 +367,8 @@ export class Server {
   readonly #serving = new Set<Promise<void>>();
   #draining = false;
   #started = false;
+  // One timer for every call's deadline (internal/deadline_timers.ts explains why).
+  readonly #deadlines = new DeadlineTimers();
 
   /**
    * Creates a server; options are checked and resolved now.
@@ -535,7 +538,15 @@ export class Server {
         return;
       }
     }
-    const call = new ServerCall(this.#opts, t, s, route.method, conn, decompressor, deadline);
+    const call = new ServerCall(
+      this.#opts,
+      this.#deadlines,
+      s,
+      route.method,
+      conn,
+      decompressor,
+      deadline,
+    );
     const m = route.method;
     let run: Promise<void>;
     if (!m.requestStream && !m.responseStream) run = call.runUnary(route.handler as UnaryHandler);
@@ -566,6 +577,7 @@ export class Server {
     await Promise.all(conns.map((t) => t.closed));
     // Connections accepted while we waited were drained by handleRawConn.
     while (this.#conns.size > 0) await Promise.all([...this.#conns].map((t) => t.closed));
+    this.#deadlines.clear();
     this.#done.fire();
   }
 
@@ -588,6 +600,7 @@ export class Server {
     const conns = [...this.#conns];
     for (const t of conns) t.close(unavailable("Server stopped"));
     await Promise.all(conns.map((t) => t.closed));
+    this.#deadlines.clear();
     this.#done.fire();
   }
 
@@ -628,7 +641,7 @@ const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError"
 const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
 
 // One call on the server: implements the handler context and the message stream.
-class ServerCall implements ServerContext, ServerCallStream {
+class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
   readonly #opts: ResolvedServerOptions;
   readonly #s: ServerStream;
   readonly #m: MethodDefinition;
@@ -638,7 +651,9 @@ class ServerCall implements ServerContext, ServerCallStream {
   #metadata: Metadata | undefined;
   #controller: AbortController | undefined;
   #abortReason: unknown;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #deadlines: DeadlineTimers;
+  /** @internal DeadlineEntry bookkeeping. */
+  deadlineBucket = 0;
   #headerMd: Metadata | undefined;
   #trailerMd: Metadata | undefined;
   #encoding: string | undefined;
@@ -649,7 +664,7 @@ class ServerCall implements ServerContext, ServerCallStream {
 
   constructor(
     opts: ResolvedServerOptions,
-    _t: ServerTransport,
+    deadlines: DeadlineTimers,
     s: ServerStream,
     m: MethodDefinition,
     conn: Deno.Conn,
@@ -657,17 +672,14 @@ class ServerCall implements ServerContext, ServerCallStream {
     deadline: number | undefined,
   ) {
     this.#opts = opts;
+    this.#deadlines = deadlines;
     this.#s = s;
     this.#m = m;
     this.#conn = conn;
     this.#decompressor = decompressor;
     this.deadline = deadline;
     s.onCancel = () => this.#abort(CANCELLED_REASON);
-    if (deadline !== undefined) {
-      const ms = Math.max(0, deadline - Date.now());
-      // setTimeout with ≥ 2^31 ms fires at once (STYLE.md §7): such a deadline is no deadline.
-      if (ms < 2 ** 31 - 1) this.#timer = setTimeout(() => this.#deadlineExceeded(), ms);
-    }
+    if (deadline !== undefined) deadlines.add(this, deadline);
     // Response encoding: the server's choice, else the request's (grpc-go), if the client takes it.
     const want = opts.compression ?? (decompressor !== undefined ? decompressor.name : undefined);
     if (want !== undefined) this.#chooseEncoding(want);
@@ -707,8 +719,8 @@ class ServerCall implements ServerContext, ServerCallStream {
     this.#controller?.abort(reason);
   }
 
-  #deadlineExceeded(): void {
-    this.#timer = undefined;
+  /** @internal The shared deadline timer calls this once the call's deadline has passed. */
+  onDeadline(): void {
     if (this.#done) return;
     this.#abort(DEADLINE_REASON);
     // The client is told now, whatever the handler does next.
@@ -833,10 +845,7 @@ class ServerCall implements ServerContext, ServerCallStream {
   #finish(err: StatusError | null): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#deadlines.remove(this);
     const s = this.#s;
     if (s.cancelled) return;
     const extra: string[] = [];
@@ -894,7 +903,7 @@ class ServerCall implements ServerContext, ServerCallStream {
   /** The handler has returned: release its slot; abort `ctx.signal` listeners' work. */
   end(): void {
     if (!this.#done) this.#finish(new StatusError(Code.Internal, "Handler ended without status"));
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#deadlines.remove(this);
     this.#s.handlerDone();
   }
 }
