@@ -469,7 +469,7 @@ export class Server {
     } catch {
       // unix sockets have no Nagle
     }
-    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(t, s, conn));
+    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(s, conn));
     this.#conns.add(t);
     const timer = setTimeout(
       () => t.close(unavailable("Connection handshake timed out")),
@@ -486,7 +486,7 @@ export class Server {
     t.begin();
   }
 
-  #handleStream(t: ServerTransport, s: ServerStream, conn: Deno.Conn): void {
+  #handleStream(s: ServerStream, conn: Deno.Conn): void {
     if (!isGrpcContentType(s.contentType)) {
       // PROTOCOL-HTTP2.md: a non-gRPC content-type is answered 415 Unsupported Media Type;
       // grpc-go operateHeaders sends it with INVALID_ARGUMENT.
