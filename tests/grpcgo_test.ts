@@ -1,4 +1,5 @@
-// grpc-go (1.33, the Debian package built by ../shared/bench/build.sh) against us, both ways:
+// grpc-go (1.33, the Debian package built by ../shared/bench/build.sh) against us, both ways,
+// and our client against grpcio (Python, Debian python3-grpcio, ../shared/bench/python):
 // the Go load generator drives every harness scenario against bench/server.ts, and our
 // bench/loadgen.ts drives every scenario against the grpc-go server. Needs the built harness:
 // fails, never skips, when it is missing (`deno task test:peers`; .ci/run builds it).
@@ -8,6 +9,7 @@ import { BENCH, ROOT, run, startReady } from "./_procs.ts";
 
 const GO_SERVER = `${BENCH}go/bin/server`;
 const GO_LOADGEN = `${BENCH}go/bin/loadgen`;
+const PY_SERVER = `${BENCH}python/server.py`;
 
 const SCENARIOS: [string, string[]][] = [
   ["unary_1x1", ["-scenario", "unary", "-concurrency", "1", "-size", "100"]],
@@ -81,4 +83,32 @@ Deno.test("bench/loadgen.ts → grpc-go server: every scenario, 0 errors", async
       assert(j.calls > 0, `no call completed: ${r.stdout}`);
     });
   }
+});
+
+Deno.test("bench/loadgen.ts → grpcio (Python) server: every scenario, 0 errors", async (t) => {
+  await using server = await startReady("/usr/bin/python3", [PY_SERVER, "-port", "0"]);
+  for (const [name, args] of SCENARIOS) {
+    await t.step(name, async () => {
+      const r = await run(
+        "deno",
+        ["run", "-A", "bench/loadgen.ts", "-addr", `127.0.0.1:${server.port}`, ...args, ...WINDOW],
+        ROOT,
+      );
+      assertEquals(r.code, 0, r.stderr);
+      const j = lastJson(r.stdout);
+      assertEquals(j.errors, 0, r.stdout);
+      assert(j.calls > 0, `no call completed: ${r.stdout}`);
+    });
+  }
+});
+
+Deno.test("grpcio (Python) client → bench/server.ts: four kinds, metadata, errors", async () => {
+  await using server = await startReady("deno", ["run", "-A", "bench/server.ts", "-port", "0"], ROOT);
+  const r = await run("/usr/bin/python3", [
+    `${ROOT}tests/peers/grpcio_client.py`,
+    `${BENCH}python`,
+    String(server.port),
+  ]);
+  const last = r.stdout.trim().split("\n").at(-1) ?? "";
+  assertEquals(last, "PASS grpcio", `${r.stdout}\n${r.stderr}`);
 });
