@@ -26,6 +26,7 @@ import {
   MIN_CONNECT_TIMEOUT_MS,
 } from "./internal/backoff.ts";
 import { encodeTimeout } from "./internal/timeout.ts";
+import { type DeadlineEntry, DeadlineTimers } from "./internal/deadline_timers.ts";
 import {
   ClientStream as TransportStream,
   ClientTransport,
@@ -810,6 +811,8 @@ class Channel {
   #backoffIdx = 0;
   #retryAt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One timer for every call's deadline (internal/deadline_timers.ts explains why). */
+  readonly deadlines: DeadlineTimers = new DeadlineTimers();
   #lastError: StatusError | null = null;
   #attempt: AbortController | null = null;
   #attemptDone: Promise<void> = RESOLVED;
@@ -1112,6 +1115,7 @@ class Channel {
     }
     this.#closed = true;
     this.#state = ConnectivityState.Shutdown;
+    this.deadlines.clear();
     if (this.#retryTimer !== undefined) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
@@ -1188,7 +1192,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   #signal2: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
   #onAbort2: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineEntry: DeadlineEntry | undefined;
 
   // The current attempt.
   #ts: TransportStream | null = null;
@@ -1266,7 +1270,10 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
         this.#finish(new StatusError(Code.DeadlineExceeded, "Deadline exceeded before the call"));
         return;
       }
-      if (ms < MAX_TIMER_MS) this.#timer = setTimeout(() => this.#deadlineExceeded(), ms);
+      if (ms < MAX_TIMER_MS) {
+        this.#deadlineEntry = { deadlineBucket: 0, onDeadline: () => this.#deadlineExceeded() };
+        ch.deadlines.add(this.#deadlineEntry, deadline);
+      }
     }
     if (s1 !== undefined) {
       this.#onAbort = () => this.#abort(abortStatus(s1.reason));
@@ -1727,7 +1734,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   }
 
   #deadlineExceeded(): void {
-    this.#timer = undefined;
+    this.#deadlineEntry = undefined;
     this.#abort(new StatusError(Code.DeadlineExceeded, "Deadline exceeded"));
   }
 
@@ -1762,9 +1769,9 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     this.#error = err;
     this.#buf = null;
     this.#ch.callEnded();
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+    if (this.#deadlineEntry !== undefined) {
+      this.#ch.deadlines.remove(this.#deadlineEntry);
+      this.#deadlineEntry = undefined;
     }
     if (this.#onAbort !== undefined) {
       this.#signal!.removeEventListener("abort", this.#onAbort);

@@ -103,7 +103,11 @@ Deno.test("bench/loadgen.ts → grpcio (Python) server: every scenario, 0 errors
 });
 
 Deno.test("grpcio (Python) client → bench/server.ts: four kinds, metadata, errors", async () => {
-  await using server = await startReady("deno", ["run", "-A", "bench/server.ts", "-port", "0"], ROOT);
+  await using server = await startReady(
+    "deno",
+    ["run", "-A", "bench/server.ts", "-port", "0"],
+    ROOT,
+  );
   const r = await run("/usr/bin/python3", [
     `${ROOT}tests/peers/grpcio_client.py`,
     `${BENCH}python`,

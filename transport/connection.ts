@@ -916,7 +916,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       code === ErrorCode.ENHANCE_YOUR_CALM ? Code.ResourceExhausted : Code.Internal,
       `Connection error: ${message}`,
     );
-    this.writer.idle().then(() => this.close(reason));
+    this.closeAfterFlush(reason);
     this.writer.flushSoon();
     // Stop reading now; the socket closes once GOAWAY is written.
     this.#closed = true;
@@ -952,7 +952,13 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
 
   /** Flushes what is queued, then closes (used after a final GOAWAY). */
   closeAfterFlush(reason?: StatusError): void {
-    this.writer.idle().then(() => this.close(reason));
+    // A peer that stopped reading must not keep the socket open: give the final frames
+    // CLOSE_FLUSH_TIMEOUT_MS to go out, then close anyway.
+    const timer = setTimeout(() => this.close(reason), D.CLOSE_FLUSH_TIMEOUT_MS);
+    this.writer.idle().then(() => {
+      clearTimeout(timer);
+      this.close(reason);
+    });
   }
 
   #failAll(reason: StatusError): void {

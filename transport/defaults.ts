@@ -43,3 +43,5 @@ export const INITIAL_READ_BUFFER_SIZE = 16 * 1024;
 export const MAX_READ_BUFFER_SIZE = 1024 * 1024;
 /** RFC 9113 §6.9.1: the largest flow-control window. */
 export const MAX_WINDOW = 2 ** 31 - 1;
+/** How long a closing connection waits for its last frames (GOAWAY) to be written. */
+export const CLOSE_FLUSH_TIMEOUT_MS = 1000;

@@ -349,3 +349,13 @@ Deno.test("Keepalive: permitKeepaliveWithoutStream lets idle connections ping ev
   assertEquals(server.isClosed, false);
   server.close();
 });
+
+Deno.test("A connection error closes the socket even when the peer stops reading (GOAWAY cannot be flushed)", async () => {
+  // capacity 0 and nobody reading: the server's writes never complete.
+  const { server, peer, conn } = await handshakenServer(() => {}, {}, { capacity: 0 });
+  // PING on a stream is a connection error (RFC 9113 §6.7).
+  peer.raw([0, 0, 8, 6, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]).send();
+  await server.closed; // resolves only because the close does not wait for the flush forever
+  assertEquals(server.isClosed, true);
+  assertEquals(conn.closedLocally, true);
+});
