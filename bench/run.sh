@@ -73,3 +73,5 @@ else:
 open(path, "w").write(text)
 print(f"bench/RESULTS.md updated ({now})")
 PY
+# Keep `deno task check` (deno fmt --check) green after a bench run.
+deno fmt bench/RESULTS.md >/dev/null
