@@ -68,13 +68,22 @@ Deno.test("grpc-go load generator → bench/server.ts: every scenario, 0 errors"
   }
 });
 
-Deno.test("bench/loadgen.ts → grpc-go server: every scenario, 0 errors", async (t) => {
-  await using server = await startReady(GO_SERVER, ["-port", "0"]);
-  for (const [name, args] of SCENARIOS) {
+// Our load generator (bench/loadgen.ts) through every scenario against a peer server.
+async function ourLoadgenAgainst(t: Deno.TestContext, cmd: string, args: string[]) {
+  await using server = await startReady(cmd, args);
+  for (const [name, scenario] of SCENARIOS) {
     await t.step(name, async () => {
       const r = await run(
         "deno",
-        ["run", "-A", "bench/loadgen.ts", "-addr", `127.0.0.1:${server.port}`, ...args, ...WINDOW],
+        [
+          "run",
+          "-A",
+          "bench/loadgen.ts",
+          "-addr",
+          `127.0.0.1:${server.port}`,
+          ...scenario,
+          ...WINDOW,
+        ],
         ROOT,
       );
       assertEquals(r.code, 0, r.stderr);
@@ -83,23 +92,14 @@ Deno.test("bench/loadgen.ts → grpc-go server: every scenario, 0 errors", async
       assert(j.calls > 0, `no call completed: ${r.stdout}`);
     });
   }
+}
+
+Deno.test("bench/loadgen.ts → grpc-go server: every scenario, 0 errors", async (t) => {
+  await ourLoadgenAgainst(t, GO_SERVER, ["-port", "0"]);
 });
 
 Deno.test("bench/loadgen.ts → grpcio (Python) server: every scenario, 0 errors", async (t) => {
-  await using server = await startReady("/usr/bin/python3", [PY_SERVER, "-port", "0"]);
-  for (const [name, args] of SCENARIOS) {
-    await t.step(name, async () => {
-      const r = await run(
-        "deno",
-        ["run", "-A", "bench/loadgen.ts", "-addr", `127.0.0.1:${server.port}`, ...args, ...WINDOW],
-        ROOT,
-      );
-      assertEquals(r.code, 0, r.stderr);
-      const j = lastJson(r.stdout);
-      assertEquals(j.errors, 0, r.stdout);
-      assert(j.calls > 0, `no call completed: ${r.stdout}`);
-    });
-  }
+  await ourLoadgenAgainst(t, "/usr/bin/python3", [PY_SERVER, "-port", "0"]);
 });
 
 Deno.test("grpcio (Python) client → bench/server.ts: four kinds, metadata, errors", async () => {

@@ -46,6 +46,7 @@
 
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { finish, parseFlags } from "./_cli.mjs";
 
 const require = createRequire(import.meta.url);
 const grpc = require("@grpc/grpc-js");
@@ -818,29 +819,6 @@ const SCENARIOS = {
 };
 
 // --- main -----------------------------------------------------------------------------------------
-
-function parseFlags(argv) {
-  const flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) {
-      throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
-    }
-    const eq = arg.indexOf("=");
-    if (eq >= 0) {
-      flags[arg.slice(2, eq)] = arg.slice(eq + 1);
-    } else {
-      if (i + 1 >= argv.length) throw new Error(`flag ${arg} needs a value`);
-      flags[arg.slice(2)] = argv[++i];
-    }
-  }
-  return flags;
-}
-
-function finish(code, line) {
-  process.stdout.write(`${line}\n`);
-  process.exit(code);
-}
 
 async function main() {
   let flags;
