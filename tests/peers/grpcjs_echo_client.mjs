@@ -46,7 +46,7 @@
 
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { finish, parseFlags } from "./_cli.mjs";
+import { finish, parseClientArgs, runReported } from "./_cli.mjs";
 
 const require = createRequire(import.meta.url);
 const grpc = require("@grpc/grpc-js");
@@ -821,25 +821,12 @@ const SCENARIOS = {
 // --- main -----------------------------------------------------------------------------------------
 
 async function main() {
-  let flags;
-  try {
-    flags = parseFlags(process.argv.slice(2));
-  } catch (err) {
-    finish(2, `bad flags: ${err.message}`);
-  }
-  const name = flags.scenario;
-  const run = SCENARIOS[name];
-  if (run === undefined) {
-    finish(
-      2,
-      `unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(SCENARIOS).join(" ")}`,
-    );
-  }
-  const host = flags.server_host ?? "127.0.0.1";
-  const port = Number(flags.server_port);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    finish(2, `bad --server_port ${JSON.stringify(flags.server_port)}`);
-  }
+  const { flags, name, run, address } = parseClientArgs(
+    process.argv.slice(2),
+    "scenario",
+    SCENARIOS,
+    "scenario",
+  );
 
   const calls = Number(flags.calls ?? 8);
   if (!Number.isInteger(calls) || calls < 4) {
@@ -857,9 +844,6 @@ async function main() {
     oneofs: true,
   });
   const { Echo } = grpc.loadPackageDefinition(definition).peer;
-  const address = host.includes(":") && !host.startsWith("[")
-    ? `[${host}]:${port}`
-    : `${host}:${port}`;
   const echo = new Echo(address, grpc.credentials.createInsecure());
   const ctx = {
     echo,
@@ -867,18 +851,15 @@ async function main() {
     deserialize: Echo.service.Unary.requestDeserialize,
   };
 
-  const timer = setTimeout(() => {
-    finish(1, `FAIL ${name}: no result after ${SCENARIO_TIMEOUT_MS} ms`);
-  }, SCENARIO_TIMEOUT_MS);
-  try {
-    await run(ctx);
-  } catch (err) {
-    const reason = err instanceof ScenarioFailure ? err.message : `unexpected error: ${err.stack}`;
-    finish(1, `FAIL ${name}: ${reason.replace(/\n/g, " | ")}`);
-  }
-  clearTimeout(timer);
-  echo.close();
-  finish(0, `PASS ${name}`);
+  await runReported(
+    name,
+    async () => {
+      await run(ctx);
+      echo.close();
+    },
+    SCENARIO_TIMEOUT_MS,
+    ScenarioFailure,
+  );
 }
 
 main();

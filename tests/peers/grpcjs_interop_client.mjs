@@ -33,7 +33,7 @@
 
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { finish, parseFlags } from "./_cli.mjs";
+import { finish, parseClientArgs, runReported } from "./_cli.mjs";
 
 const require = createRequire(import.meta.url);
 const grpc = require("@grpc/grpc-js");
@@ -527,27 +527,14 @@ const CASES = {
 // --- main -----------------------------------------------------------------------------------------
 
 async function main() {
-  let flags;
-  try {
-    flags = parseFlags(process.argv.slice(2));
-  } catch (err) {
-    finish(2, `bad flags: ${err.message}`);
-  }
-  const name = flags.test_case;
-  const run = CASES[name];
-  if (run === undefined) {
-    finish(
-      2,
-      `unknown test case ${JSON.stringify(name)}; known: ${Object.keys(CASES).join(" ")}`,
-    );
-  }
+  const { flags, name, run, address } = parseClientArgs(
+    process.argv.slice(2),
+    "test_case",
+    CASES,
+    "test case",
+  );
   if (flags.use_tls !== undefined && flags.use_tls !== "false") {
     finish(2, "--use_tls=true is not supported: this client is plaintext only");
-  }
-  const host = flags.server_host ?? "127.0.0.1";
-  const port = Number(flags.server_port);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    finish(2, `bad --server_port ${JSON.stringify(flags.server_port)}`);
   }
 
   const definition = protoLoader.loadSync("grpc/testing/test.proto", {
@@ -559,9 +546,6 @@ async function main() {
     includeDirs: [INTEROP_ROOT],
   });
   const testing = grpc.loadPackageDefinition(definition).grpc.testing;
-  const address = host.includes(":") && !host.startsWith("[")
-    ? `[${host}]:${port}`
-    : `${host}:${port}`;
   const options = {};
   if (flags.server_host_override) {
     options["grpc.default_authority"] = flags.server_host_override;
@@ -576,18 +560,15 @@ async function main() {
     unimplemented: new testing.UnimplementedService(address, insecure, options),
   };
 
-  const timer = setTimeout(() => {
-    finish(1, `FAIL ${name}: no result after ${CASE_TIMEOUT_MS} ms`);
-  }, CASE_TIMEOUT_MS);
-  try {
-    await run(clients);
-  } catch (err) {
-    const reason = err instanceof CaseFailure ? err.message : `unexpected error: ${err.stack}`;
-    finish(1, `FAIL ${name}: ${reason.replace(/\n/g, " | ")}`);
-  }
-  clearTimeout(timer);
-  for (const client of Object.values(clients)) client.close();
-  finish(0, `PASS ${name}`);
+  await runReported(
+    name,
+    async () => {
+      await run(clients);
+      for (const client of Object.values(clients)) client.close();
+    },
+    CASE_TIMEOUT_MS,
+    CaseFailure,
+  );
 }
 
 main();
