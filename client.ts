@@ -27,6 +27,7 @@ import {
 } from "./internal/backoff.ts";
 import { encodeTimeout } from "./internal/timeout.ts";
 import { type DeadlineEntry, DeadlineTimers } from "./internal/deadline_timers.ts";
+import { errorMessage } from "./internal/wire.ts";
 import {
   ClientStream as TransportStream,
   ClientTransport,
@@ -795,8 +796,7 @@ function closingError(): StatusError {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof StatusError) return err.rawMessage;
-  return err instanceof Error ? err.message : String(err);
+  return err instanceof StatusError ? err.rawMessage : errorMessage(err);
 }
 
 class Channel {

@@ -31,6 +31,7 @@ import sourceContextJson from "protobufjs/google/protobuf/source_context.json" w
 import typeJson from "protobufjs/google/protobuf/type.json" with { type: "json" };
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { errorMessage } from "./internal/wire.ts";
 
 /**
  * Turns messages into bytes and back. `server.ts` and `client.ts` use one per request and
@@ -634,7 +635,9 @@ class ProtobufCodec implements Codec<unknown> {
         : this.#type.fromObject(value as Record<string, unknown>);
       return this.#type.encode(message).finish();
     } catch (error) {
-      throw new TypeError(`Cannot encode ${this.#name}: ${errorMessage(error)}`, { cause: error });
+      throw new TypeError(`Cannot encode ${this.#name}: ${protobufErrorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -647,7 +650,9 @@ class ProtobufCodec implements Codec<unknown> {
       const view = bytes.constructor === Uint8Array ? bytes : plainView(bytes);
       return this.#type.toObject(this.#type.decode(new PlainReader(view)), this.#conversion);
     } catch (error) {
-      throw new TypeError(`Cannot decode ${this.#name}: ${errorMessage(error)}`, { cause: error });
+      throw new TypeError(`Cannot decode ${this.#name}: ${protobufErrorMessage(error)}`, {
+        cause: error,
+      });
     } finally {
       pbUtil.newBuffer = newBuffer;
     }
@@ -778,7 +783,7 @@ function resolveRoot(root: Namespace): void {
 }
 
 function describeResolveError(root: Namespace, error: unknown): string {
-  const message = errorMessage(error);
+  const message = protobufErrorMessage(error);
   // Field errors read "no such Type or Enum 'Foo' in Type .pkg.Msg"; name the file it came from.
   const inType = / in \w+ \.([\w.]+)$/.exec(message);
   const owner = inType === null ? null : root.lookup(inType[1]);
@@ -952,7 +957,7 @@ function parseInto(state: LoadState, name: string, text: string): IParserResult 
     return protobuf.parse(text, state.root, state.parseOptions);
   } catch (error) {
     // Errors read "illegal token 'x' (<file>, line 3)", tokenizer ones "… (line 3)".
-    const message = errorMessage(error).replace(`(${name}, line`, "(line");
+    const message = protobufErrorMessage(error).replace(`(${name}, line`, "(line");
     throw new SyntaxError(`Cannot parse ${name}: ${message}`, { cause: error });
   } finally {
     parseState.filename = null;
@@ -996,8 +1001,8 @@ function trimDot(name: string): string {
   return name.charCodeAt(0) === 46 ? name.slice(1) : name;
 }
 
-function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+function protobufErrorMessage(error: unknown): string {
+  const message = errorMessage(error);
   // protobufjs prefixes type names with a dot (".pkg.Msg.field: object expected").
   return message.charCodeAt(0) === 46 ? message.slice(1) : message;
 }

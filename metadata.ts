@@ -5,6 +5,8 @@
  * @module
  */
 
+import { decodeBinaryHeader, encodeBinaryHeader } from "./internal/wire.ts";
+
 /**
  * A metadata value: a `string` for ASCII keys, a `Uint8Array` for keys ending in `-bin`.
  *
@@ -179,27 +181,6 @@ function checkValue(key: string, value: unknown): MetadataValue {
     );
   }
   return value;
-}
-
-// Binary-Header values: base64, padded or not (PROTOCOL-HTTP2.md: "Implementations MUST accept
-// padded and un-padded values"). We also accept the URL-safe alphabet. undefined if malformed.
-function decodeBinaryValue(value: string): Uint8Array | undefined {
-  let urlSafe = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x2d || c === 0x5f) { // "-" or "_"
-      urlSafe = true;
-      break;
-    }
-  }
-  try {
-    return Uint8Array.fromBase64(value, {
-      alphabet: urlSafe ? "base64url" : "base64",
-      lastChunkHandling: "loose",
-    });
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -595,7 +576,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
       const k = keys[i];
       const v = values[i];
       if (!checked && !isSendable(k, v)) continue;
-      flat.push(k, typeof v === "string" ? v : v.toBase64({ omitPadding: true }));
+      flat.push(k, typeof v === "string" ? v : encodeBinaryHeader(v));
     }
   }
 
@@ -648,7 +629,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
       // Duplicates may have been joined with "," (PROTOCOL-HTTP2.md): split before decoding.
       const parts = v.includes(",") ? v.split(",") : undefined;
       if (parts === undefined) {
-        const bytes = decodeBinaryValue(v);
+        const bytes = decodeBinaryHeader(v);
         if (bytes !== undefined) {
           keys.push(k);
           values.push(bytes);
@@ -656,7 +637,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
         continue;
       }
       for (const part of parts) {
-        const bytes = decodeBinaryValue(part);
+        const bytes = decodeBinaryHeader(part);
         if (bytes !== undefined) {
           keys.push(k);
           values.push(bytes);

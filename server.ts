@@ -19,6 +19,7 @@ import {
 import { OnceEvent } from "./internal/event.ts";
 import { decodeTimeout } from "./internal/timeout.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
+import { encodeBinaryHeader, errorMessage, isGrpcContentType } from "./internal/wire.ts";
 import { type DeadlineEntry, DeadlineTimers } from "./internal/deadline_timers.ts";
 import {
   type ServerStream,
@@ -632,11 +633,6 @@ function unknownMethodMessage(path: string, services: Set<string>): string {
   return `unknown method ${path.slice(slash + 1)} for service ${service}`;
 }
 
-function isGrpcContentType(ct: string): boolean {
-  return ct.startsWith("application/grpc") &&
-    (ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59 /* ; */);
-}
-
 const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError");
 const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
 
@@ -862,7 +858,7 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
     err.metadata.appendTo(extra);
     if (err.details.length > 0) {
       const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
-      extra.push("grpc-status-details-bin", toBase64(bin));
+      extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
     }
     s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage), extra);
   }
@@ -975,15 +971,4 @@ function toStatusError(err: unknown): StatusError {
   if (err instanceof StatusError) return err;
   // Any other error is UNKNOWN (the message of a plain Error is passed on, as grpc-go does).
   return StatusError.from(err);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function toBase64(b: Uint8Array): string {
-  // Unpadded, as gRPC sends binary metadata.
-  return (b as Uint8Array & { toBase64(o: { omitPadding: boolean }): string }).toBase64({
-    omitPadding: true,
-  });
 }

@@ -32,6 +32,7 @@ import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
+import { errorMessage } from "../internal/wire.ts";
 import { Code, StatusError } from "../status.ts";
 
 export type { RawConn };
@@ -1015,10 +1016,6 @@ function asciiBytes(s: string): Uint8Array {
     b[i] = c < 0x80 ? c : 0x3f;
   }
   return b;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** An UNAVAILABLE status for connection loss. */

@@ -16,6 +16,7 @@ import {
   StatusError,
 } from "../status.ts";
 import { Metadata } from "../metadata.ts";
+import { decodeBinaryHeader, isGrpcContentType } from "../internal/wire.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
 export class TransportDrainingError extends Error {
@@ -191,7 +192,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
         this.#finish(s, list, status);
         return;
       }
-      if (status !== 200 || !isGrpcContentType(list)) {
+      if (status !== 200 || !isGrpcContentType(headerValue(list, "content-type"))) {
         const code = status === 200 ? Code.Unknown : codeFromHttpStatus(status);
         this.#failStream(
           s,
@@ -331,8 +332,8 @@ export function statusFromTrailers(
   const metadata = Metadata.fromHeaders(list as string[]);
   let detailList: { typeUrl: string; value: Uint8Array }[] = [];
   if (details !== "") {
-    const bin = metadataBin(details);
-    if (bin !== null) {
+    const bin = decodeBinaryHeader(details);
+    if (bin !== undefined) {
       try {
         detailList = decodeStatusDetails(bin).details;
       } catch {
@@ -359,12 +360,6 @@ function parseStatusCode(s: string): number {
   return v > 16 ? -1 : v;
 }
 
-function metadataBin(value: string): Uint8Array | null {
-  const m = Metadata.fromHeaders(["x-details-bin", value]);
-  const v = m.get("x-details-bin");
-  return v instanceof Uint8Array ? v : null;
-}
-
 function httpStatusOf(list: readonly string[]): number {
   for (let i = 0; i < list.length; i += 2) {
     if (list[i] === ":status") {
@@ -378,10 +373,4 @@ function httpStatusOf(list: readonly string[]): number {
 function headerValue(list: readonly string[], name: string): string {
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
   return "";
-}
-
-function isGrpcContentType(list: readonly string[]): boolean {
-  const ct = headerValue(list, "content-type");
-  return ct.startsWith("application/grpc") &&
-    (ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59 /* ; */);
 }

@@ -1,0 +1,40 @@
+// Small wire-format helpers that the server, the client and metadata.ts share: the gRPC
+// content-type test, binary header values, and error text for messages.
+
+/** Whether a content-type is gRPC's: `application/grpc`, optionally `+proto`… or `;…`. */
+export function isGrpcContentType(ct: string): boolean {
+  return ct.startsWith("application/grpc") &&
+    (ct.length === 16 || ct.charCodeAt(16) === 43 /* + */ || ct.charCodeAt(16) === 59 /* ; */);
+}
+
+/** A binary header value (`-bin` keys): base64, unpadded, as gRPC sends them. */
+export function encodeBinaryHeader(b: Uint8Array): string {
+  return b.toBase64({ omitPadding: true });
+}
+
+// PROTOCOL-HTTP2.md: "Implementations MUST accept padded and un-padded values". We also accept
+// the URL-safe alphabet.
+/** Decodes a binary header value; `undefined` if it is not base64. */
+export function decodeBinaryHeader(value: string): Uint8Array | undefined {
+  let urlSafe = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x2d || c === 0x5f) { // "-" or "_"
+      urlSafe = true;
+      break;
+    }
+  }
+  try {
+    return Uint8Array.fromBase64(value, {
+      alphabet: urlSafe ? "base64url" : "base64",
+      lastChunkHandling: "loose",
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error's message, or the value as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
