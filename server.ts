@@ -549,10 +549,9 @@ export class Server {
       deadline,
     );
     const m = route.method;
-    let run: Promise<void>;
-    if (!m.requestStream && !m.responseStream) run = call.runUnary(route.handler as UnaryHandler);
-    else run = call.runStreaming(route.handler);
-    run.catch(() => {}).finally(() => call.end());
+    // Neither run method rejects; each ends the call (trailers, handler slot) itself.
+    if (!m.requestStream && !m.responseStream) void call.runUnary(route.handler as UnaryHandler);
+    else void call.runStreaming(route.handler);
   }
 
   /**
@@ -878,7 +877,9 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
       await this.sendMsg(res);
       this.#finish(null);
     } catch (err) {
-      this.#finish(toStatusError(err));
+      this.#fail(err);
+    } finally {
+      this.#end();
     }
   }
 
@@ -892,12 +893,24 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
       else await chainStream(ics, 0, { method: m }, inner)(this);
       this.#finish(null);
     } catch (err) {
-      this.#finish(toStatusError(err));
+      this.#fail(err);
+    } finally {
+      this.#end();
     }
   }
 
-  /** The handler has returned: release its slot; abort `ctx.signal` listeners' work. */
-  end(): void {
+  // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
+  // code that cannot be encoded) must not become an unhandled rejection.
+  #fail(err: unknown): void {
+    try {
+      this.#finish(toStatusError(err));
+    } catch {
+      // #end() below still releases the handler slot.
+    }
+  }
+
+  // The handler has returned: release its slot (after an INTERNAL status if it sent none).
+  #end(): void {
     if (!this.#done) this.#finish(new StatusError(Code.Internal, "Handler ended without status"));
     this.#deadlines.remove(this);
     this.#s.handlerDone();
