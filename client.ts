@@ -1294,7 +1294,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
     if (t !== null) {
       let r: TransportStream | Promise<TransportStream> | undefined;
       try {
-        r = t.newStream(this.#requestHeaders());
+        r = t.newStream(this.#requestHeaders(), this.#maxRecv);
       } catch {
         // Draining or closed since: the slow path below picks another transport.
       }
@@ -1359,7 +1359,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
           }
           if (this.#done) throw this.#error!;
           try {
-            const s = t.newStream(this.#requestHeaders());
+            const s = t.newStream(this.#requestHeaders(), this.#maxRecv);
             if (s instanceof TransportStream) {
               this.#attach(s);
               return s;
@@ -1414,10 +1414,6 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   #attach(s: TransportStream): void {
     this.#ts = s;
     this.#opening = null;
-    if (this.#maxRecv !== s.maxReceiveMessageSize) {
-      // The transport checks sizes as they arrive; the per-call limit replaces the default.
-      (s as { maxReceiveMessageSize: number }).maxReceiveMessageSize = this.#maxRecv;
-    }
     if (this.#headers !== null) this.#watchHeaders(s);
     const buf = this.#buf;
     if (buf !== null && buf.length > 0) {

@@ -41,8 +41,8 @@ export class ClientStream extends Http2Stream {
   rstCode: number | null = null;
   #headersWaiters: [(h: string[]) => void, (e: unknown) => void][] | null = null;
 
-  constructor(t: ClientTransport, id: number) {
-    super(t, id, t.peerInitialWindowSize, t.streamRecvWindow, t.opts.maxReceiveMessageSize);
+  constructor(t: ClientTransport, id: number, maxReceiveMessageSize: number) {
+    super(t, id, t.peerInitialWindowSize, t.streamRecvWindow, maxReceiveMessageSize);
     this.transport = t;
   }
 
@@ -120,19 +120,23 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   /**
    * Opens a stream and sends its request headers. Waits for a slot when the server's
    * MAX_CONCURRENT_STREAMS is reached. Throws TransportDrainingError after GOAWAY.
+   * `maxReceiveMessageSize` is the call's limit (default: the connection's).
    */
-  newStream(headers: readonly string[]): ClientStream | Promise<ClientStream> {
+  newStream(
+    headers: readonly string[],
+    maxReceiveMessageSize: number = this.opts.maxReceiveMessageSize,
+  ): ClientStream | Promise<ClientStream> {
     if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
     if (this.#draining) throw new TransportDrainingError();
     if (this.streams.size >= this.peerMaxConcurrentStreams) {
       return new Promise<void>((resolve) => this.#slotWaiters.push(resolve)).then(() =>
-        this.newStream(headers)
+        this.newStream(headers, maxReceiveMessageSize)
       );
     }
     const id = this.#nextId;
     this.#nextId += 2;
     if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
-    const s = new ClientStream(this, id);
+    const s = new ClientStream(this, id, maxReceiveMessageSize);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
     return s;
