@@ -31,7 +31,7 @@ import sourceContextJson from "protobufjs/google/protobuf/source_context.json" w
 import typeJson from "protobufjs/google/protobuf/type.json" with { type: "json" };
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { errorMessage } from "./internal/wire.ts";
+import { errorMessage } from "./internal/error_message.ts";
 
 /**
  * Turns messages into bytes and back. `server.ts` and `client.ts` use one per request and

@@ -7,6 +7,8 @@ import { Code, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
 import { encodeTimeout } from "../internal/timeout.ts";
+import { headerValue } from "../internal/headers.ts";
+import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
 import {
   ClientStream as TransportStream,
@@ -57,18 +59,12 @@ function deferred<T>(): Deferred<T> {
 }
 
 function abortStatus(reason: unknown): StatusError {
-  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+  if (isDeadlineReason(reason)) {
     return new StatusError(Code.DeadlineExceeded, "Deadline exceeded (signal timed out)", {
       cause: reason,
     });
   }
   return new StatusError(Code.Canceled, "Call cancelled (signal aborted)", { cause: reason });
-}
-
-function headerValue(list: readonly string[] | null, name: string): string | undefined {
-  if (list === null) return undefined;
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
 }
 
 /** One call (grpc-go clientStream); each attempt is one transport stream. */

@@ -2,7 +2,7 @@
 // a cause inside a status message.
 
 import { Code, StatusError } from "../status.ts";
-import { errorMessage } from "../internal/wire.ts";
+import { errorMessage } from "../internal/error_message.ts";
 
 /** The error of calls on a closed ClientConn (grpc-go ErrClientConnClosing). */
 export function closingError(): StatusError {

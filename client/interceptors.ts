@@ -5,6 +5,7 @@ import type { MethodDefinition } from "../codec.ts";
 import type { Metadata } from "../metadata.ts";
 import type { CallOptions } from "./options.ts";
 import type { ClientStream } from "./stream.ts";
+import { chainInterceptors } from "../internal/chain.ts";
 
 /** What a {@linkcode UnaryClientInterceptor} sees and may change. */
 export interface UnaryCall {
@@ -77,12 +78,7 @@ export function chainUnaryInterceptors(
   invoker: UnaryInvoker,
 ): UnaryInvoker | null {
   if (interceptors.length === 0) return null;
-  let next = invoker;
-  for (let i = interceptors.length - 1; i >= 0; i--) {
-    const int = interceptors[i], after = next;
-    next = (c) => int(c, after);
-  }
-  return next;
+  return chainInterceptors(interceptors, invoker, (ic, next) => (c) => ic(c, next));
 }
 
 /**
@@ -94,10 +90,5 @@ export function chainStreamInterceptors(
   streamer: Streamer,
 ): Streamer | null {
   if (interceptors.length === 0) return null;
-  let next = streamer;
-  for (let i = interceptors.length - 1; i >= 0; i--) {
-    const int = interceptors[i], after = next;
-    next = (c) => int(c, after);
-  }
-  return next;
+  return chainInterceptors(interceptors, streamer, (ic, next) => (c) => ic(c, next));
 }

@@ -12,7 +12,9 @@ import {
   negotiateEncoding,
   supportedEncodings,
 } from "../compression.ts";
-import { encodeBinaryHeader, errorMessage } from "../internal/wire.ts";
+import { encodeBinaryHeader } from "../internal/headers.ts";
+import { errorMessage } from "../internal/error_message.ts";
+import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
 import type { ServerStream } from "../transport/http2_server.ts";
 import type {
@@ -225,7 +227,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
   }
 
   #abortStatus(): StatusError {
-    return this.#abortReason === DEADLINE_REASON
+    return isDeadlineReason(this.#abortReason)
       ? new StatusError(Code.DeadlineExceeded, "context deadline exceeded")
       : new StatusError(Code.Canceled, "context canceled");
   }
@@ -266,7 +268,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       const ics = this.#opts.unaryInterceptors;
       let res: unknown;
       if (ics.length === 0) res = await handler(req, this);
-      else res = await chainUnary(ics, 0, { method: this.#m }, handler)(req, this);
+      else res = await chainUnary(ics, { method: this.#m }, handler)(req, this);
       if (this.#done) return;
       await this.sendMsg(res);
       this.#finish(null);
@@ -284,7 +286,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     try {
       const ics = this.#opts.streamInterceptors;
       if (ics.length === 0) await inner(this);
-      else await chainStream(ics, 0, { method: m }, inner)(this);
+      else await chainStream(ics, { method: m }, inner)(this);
       this.#finish(null);
     } catch (err) {
       this.#fail(err);

@@ -16,7 +16,7 @@ import {
   StatusError,
 } from "../status.ts";
 import { Metadata } from "../metadata.ts";
-import { decodeBinaryHeader, isGrpcContentType } from "../internal/wire.ts";
+import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
 export class TransportDrainingError extends Error {
@@ -196,14 +196,15 @@ export class ClientTransport extends Http2Connection<ClientStream> {
         this.#finish(s, list, status);
         return;
       }
-      if (status !== 200 || !isGrpcContentType(headerValue(list, "content-type"))) {
+      const contentType = headerValue(list, "content-type") ?? "";
+      if (status !== 200 || !isGrpcContentType(contentType)) {
         const code = status === 200 ? Code.Unknown : codeFromHttpStatus(status);
         this.#failStream(
           s,
           new StatusError(
             code,
             status === 200
-              ? `Unexpected content-type "${headerValue(list, "content-type")}"`
+              ? `Unexpected content-type "${contentType}"`
               : `Unexpected HTTP status ${status}`,
           ),
         );
@@ -372,9 +373,4 @@ function httpStatusOf(list: readonly string[]): number {
     }
   }
   return 0;
-}
-
-function headerValue(list: readonly string[], name: string): string {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return "";
 }
