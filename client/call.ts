@@ -18,7 +18,8 @@ import {
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
 import { errorText } from "./errors.ts";
-import { checkSize, type InternalCallOptions, resolveCompressor, toMetadata } from "./options.ts";
+import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
+import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
 
 /** grpc-go defaultMaxCallAttempts: transparent retries of one call stop after this many. */
@@ -129,13 +130,13 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#onTrailer = o.onTrailer;
       this.#maxRecv = o.maxReceiveMessageSize === undefined
         ? opts.maxReceiveMessageSize
-        : checkSize("maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
+        : checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
       this.#maxSend = o.maxSendMessageSize === undefined
         ? opts.maxSendMessageSize
-        : checkSize("maxSendMessageSize", o.maxSendMessageSize, 0);
+        : checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
       this.#compressor = o.compression === undefined
         ? opts.compressor
-        : resolveCompressor(o.compression, "compression");
+        : checkCompression(CALL, o.compression);
       this.#waitForReady = o.waitForReady === true;
       this.#signal = o.signal;
       this.#signal2 = o.extraSignal;
