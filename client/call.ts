@@ -17,7 +17,8 @@ import {
 } from "../transport/http2_client.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
-import { errorText } from "./errors.ts";
+import { errorText } from "../internal/error_message.ts";
+import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
@@ -32,9 +33,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 function noop(): void {}
-
-/** A message sent (or to send) on the call: data and whether it is compressed. */
-type Sent = [Uint8Array, boolean];
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -95,7 +93,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   // Sending: messages kept for replay on a transparent retry, until the call is committed (a
   // response arrived, or more than RETRY_BUFFER_SIZE bytes were sent). Before the first attempt
   // is attached they are simply the queue.
-  #buf: Sent[] | null = [];
+  #buf: EncodedMessage[] | null = [];
   #bufBytes = 0;
   #halfClosed = false;
 
@@ -104,7 +102,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #error: StatusError | null = null;
   #headers: Deferred<Metadata> | null = null;
   #trailers: Deferred<Metadata> | null = null;
-  #decompressor: Compressor | null | undefined;
+  #decompressor: Compressor | undefined;
 
   constructor(ch: Channel, method: MethodDefinition<Req, Res>, o: InternalCallOptions | undefined) {
     this.method = method;
@@ -333,34 +331,9 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
 
   // ---- sending -----------------------------------------------------------------------------
 
-  #encode(message: Req, compress: boolean): Sent {
-    let data: Uint8Array;
-    try {
-      data = this.method.requestCodec.encode(message);
-    } catch (err) {
-      throw new StatusError(Code.Internal, `grpc: error while marshaling: ${errorText(err)}`, {
-        cause: err,
-      });
-    }
-    let compressed = false;
-    const c = this.#compressor;
-    if (c !== undefined && compress) {
-      try {
-        data = c.compress(data);
-      } catch (err) {
-        throw new StatusError(Code.Internal, `grpc: error while compressing: ${errorText(err)}`, {
-          cause: err,
-        });
-      }
-      compressed = true;
-    }
-    if (data.length > this.#maxSend) {
-      throw new StatusError(
-        Code.ResourceExhausted,
-        `trying to send message larger than max (${data.length} vs. ${this.#maxSend})`,
-      );
-    }
-    return [data, compressed];
+  #encode(message: Req, compress: boolean): EncodedMessage {
+    const c = compress ? this.#compressor : undefined;
+    return encodeMessage(this.method.requestCodec, message, c, this.#maxSend);
   }
 
   sendMsg(message: Req, options?: SendOptions): Promise<void> {
@@ -380,7 +353,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
 
   #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
     if (this.#done) return this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
-    let m: Sent;
+    let m: EncodedMessage;
     try {
       m = this.#encode(message, compress);
     } catch (err) {
@@ -481,53 +454,34 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   }
 
   #decode(s: TransportStream, raw: Uint8Array): Res {
-    let bytes = raw;
     try {
-      if (s.recvCompressed) {
-        let d = this.#decompressor;
-        if (d === undefined) {
-          const enc = headerValue(s.responseHeaders, "grpc-encoding");
-          if (enc === undefined || enc === "identity") {
-            throw new StatusError(
-              Code.Internal,
-              "grpc: compressed flag set with identity or empty encoding",
-            );
-          }
-          d = getCompressor(enc) ?? null;
-          if (d === null) {
-            throw new StatusError(
-              Code.Internal,
-              `grpc: Decompressor is not installed for grpc-encoding "${enc}"`,
-            );
-          }
-          this.#decompressor = d;
-        }
-        if (d === null) throw new StatusError(Code.Internal, "grpc: no decompressor");
-        try {
-          bytes = d.decompress(raw, this.#maxRecv);
-        } catch (err) {
-          if (err instanceof StatusError) throw err;
-          throw new StatusError(
-            Code.Internal,
-            `grpc: failed to decompress the received message: ${errorText(err)}`,
-            { cause: err },
-          );
-        }
-      }
-      try {
-        return this.method.responseCodec.decode(bytes);
-      } catch (err) {
-        throw new StatusError(
-          Code.Internal,
-          `grpc: failed to unmarshal the received message: ${errorText(err)}`,
-          { cause: err },
-        );
-      }
+      const compressed = s.recvCompressed;
+      const d = compressed ? this.#responseDecompressor(s) : undefined;
+      return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv);
     } catch (err) {
       const e = err as StatusError;
       this.#abort(e);
       throw this.#error ?? e;
     }
+  }
+
+  // The decompressor of the response's grpc-encoding, looked up at the first compressed
+  // message; undefined for none ("identity" or absent: decodeMessage fails the message).
+  #responseDecompressor(s: TransportStream): Compressor | undefined {
+    let d = this.#decompressor;
+    if (d === undefined) {
+      const enc = headerValue(s.responseHeaders, "grpc-encoding");
+      if (enc === undefined || enc === "identity") return undefined;
+      d = getCompressor(enc);
+      if (d === undefined) {
+        throw new StatusError(
+          Code.Internal,
+          `grpc: Decompressor is not installed for grpc-encoding "${enc}"`,
+        );
+      }
+      this.#decompressor = d;
+    }
+    return d;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Res, void, undefined> {
