@@ -375,7 +375,7 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
     };
   }
   if (d.signal !== undefined && o.signal !== undefined && d.signal !== o.signal) {
-    (out as InternalCallOptions).extraSignal = d.signal;
+    (out as InternalCallOptions).defaultSignal = d.signal;
   }
   if (d.timeoutMs !== undefined && o.deadline !== undefined && o.timeoutMs === undefined) {
     // Both bound the call; the per-call deadline does not lift the default timeout.
@@ -385,8 +385,8 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
 }
 
 export interface InternalCallOptions extends CallOptions {
-  /** A second signal (the default call options' one) when both are given. */
-  extraSignal?: AbortSignal;
+  /** The default call options' signal, when the call has its own too: both cancel the call. */
+  defaultSignal?: AbortSignal;
 }
 
 // Interceptors get options whose metadata is a Metadata they may change.

@@ -27,7 +27,7 @@ export class TransportDrainingError extends Error {
 }
 
 /** One outgoing call. */
-export class ClientStream extends Http2Stream {
+export class ClientTransportStream extends Http2Stream {
   readonly transport: ClientTransport;
   /** Response headers (flat), once they arrived. */
   responseHeaders: string[] | null = null;
@@ -94,7 +94,7 @@ export class ClientStream extends Http2Stream {
 }
 
 /** The client side of one HTTP/2 connection. */
-export class ClientTransport extends Http2Connection<ClientStream> {
+export class ClientTransport extends Http2Connection<ClientTransportStream> {
   #nextId = 1;
   #draining = false;
   #slotWaiters: (() => void)[] = [];
@@ -125,7 +125,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   newStream(
     headers: readonly string[],
     maxReceiveMessageSize: number = this.opts.maxReceiveMessageSize,
-  ): ClientStream | Promise<ClientStream> {
+  ): ClientTransportStream | Promise<ClientTransportStream> {
     if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
     if (this.#draining) throw new TransportDrainingError();
     if (this.streams.size >= this.peerMaxConcurrentStreams) {
@@ -136,7 +136,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     const id = this.#nextId;
     this.#nextId += 2;
     if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
-    const s = new ClientStream(this, id, maxReceiveMessageSize);
+    const s = new ClientTransportStream(this, id, maxReceiveMessageSize);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
     return s;
@@ -163,7 +163,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     }
   }
 
-  protected override onStreamClosed(_s: ClientStream): void {
+  protected override onStreamClosed(_s: ClientTransportStream): void {
     if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
     else if (this.#draining && this.streams.size === 0 && !this.isClosed) {
       this.closeAfterFlush(unavailable("Connection drained"));
@@ -224,7 +224,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   }
 
   // Trailers (or trailers-only headers) end the call with their status.
-  #finish(s: ClientStream, list: string[], httpStatus: number): void {
+  #finish(s: ClientTransportStream, list: string[], httpStatus: number): void {
     const trailers = list.slice();
     s.trailers = trailers;
     const err = statusFromTrailers(trailers, httpStatus, s.responseHeaders === null);
@@ -241,7 +241,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     }
   }
 
-  #failStream(s: ClientStream, err: StatusError): void {
+  #failStream(s: ClientTransportStream, err: StatusError): void {
     s.fail(err);
     s.settleHeaders();
   }
@@ -269,7 +269,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     return 0;
   }
 
-  protected onStreamReset(s: ClientStream, code: number, local?: boolean): void {
+  protected onStreamReset(s: ClientTransportStream, code: number, local?: boolean): void {
     if (!local) {
       s.rstCode = code;
       if (code === ErrorCode.REFUSED_STREAM) s.refused = true;
@@ -277,11 +277,11 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     this.#failStream(s, statusFromRstCode(code, local === true));
   }
 
-  protected onStreamAborted(s: ClientStream, reason: StatusError): void {
+  protected onStreamAborted(s: ClientTransportStream, reason: StatusError): void {
     this.#failStream(s, reason.code === Code.Unavailable ? reason : unavailable(reason.rawMessage));
   }
 
-  protected onMessageTooLarge(s: ClientStream): void {
+  protected onMessageTooLarge(s: ClientTransportStream): void {
     s.settleHeaders();
     this.resetStream(s, ErrorCode.CANCEL);
   }
