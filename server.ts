@@ -360,7 +360,8 @@ export class Server {
   readonly #opts: ResolvedServerOptions;
   readonly #transportOpts: ServerTransportOptions;
   readonly #routes = new Map<string, Route>();
-  readonly #services = new Set<string>();
+  readonly #services = new Map<string, ServiceDefinition>();
+  readonly #gracefulStopHooks: (() => void)[] = [];
   readonly #quit = new OnceEvent();
   readonly #done = new OnceEvent();
   readonly #listeners = new Set<Deno.Listener>();
@@ -410,7 +411,7 @@ export class Server {
         throw new TypeError(`Cannot add service: handler "${key}" is not a function`);
       }
     }
-    this.#services.add(service.name);
+    this.#services.set(service.name, service);
     for (const m of Object.values(service.methods)) {
       this.#routes.set(m.path, {
         method: m,
@@ -418,6 +419,45 @@ export class Server {
         service: service.name,
       });
     }
+  }
+
+  /**
+   * The registered services, keyed by fully qualified name, in registration order. grpc-go:
+   * `Server.GetServiceInfo` (server reflection lists these).
+   * @returns A new map each call; the definitions are the ones given to `addService`.
+   * @example List registered services
+   * ```ts
+   * import { loadProto, Server } from "@seed/grpc";
+   * import { assertEquals } from "@std/assert";
+   * const s = await loadProto({ source: `syntax = "proto3"; package p;
+   *   service S { rpc Do (M) returns (M); } message M {}` });
+   * const server = new Server();
+   * server.addService(s["p.S"], {});
+   * assertEquals([...server.getServiceInfo().keys()], ["p.S"]);
+   * ```
+   */
+  getServiceInfo(): Map<string, ServiceDefinition> {
+    return new Map(this.#services);
+  }
+
+  /**
+   * Runs `hook` once, synchronously, when {@linkcode Server.gracefulStop} starts: before
+   * listeners close and connections drain. The health service uses it to report NOT_SERVING
+   * first, so load balancers stop sending before the drain.
+   * @param hook Called with no arguments; must not throw.
+   * @example Log when draining starts
+   * ```ts
+   * import { Server } from "@seed/grpc";
+   * import { assert } from "@std/assert";
+   * const server = new Server();
+   * let draining = false;
+   * server.onGracefulStop(() => draining = true);
+   * await server.gracefulStop();
+   * assert(draining);
+   * ```
+   */
+  onGracefulStop(hook: () => void): void {
+    this.#gracefulStopHooks.push(hook);
   }
 
   /**
@@ -568,6 +608,7 @@ export class Server {
    * ```
    */
   async gracefulStop(): Promise<void> {
+    if (!this.#draining) { for (const hook of this.#gracefulStopHooks) hook(); }
     this.#draining = true;
     this.#quit.fire();
     this.#closeListeners();
@@ -620,7 +661,7 @@ export class Server {
   }
 }
 
-function unknownMethodMessage(path: string, services: Set<string>): string {
+function unknownMethodMessage(path: string, services: Map<string, ServiceDefinition>): string {
   // grpc-go handleStream: "unknown service X" or "unknown method M for service X"; a :path
   // that is not /service/method is a "malformed method name".
   const slash = path.lastIndexOf("/");
