@@ -4,6 +4,7 @@
 
 import { loadProto, Server } from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
+import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../internal/flags.ts";
 import { stopOnSignals } from "../internal/signals.ts";
 
@@ -35,6 +36,7 @@ server.addService(services["bench.Bench"], {
 });
 // Standard services, so any standard tool can talk to it.
 new HealthServer().register(server, { shutdownOnGracefulStop: true });
+registerReflection(server);
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port });
 const serving = server.serve(listener);
