@@ -4,10 +4,13 @@
 
 import { create, createFileRegistry, type FileRegistry, fromBinary } from "@bufbuild/protobuf";
 import {
+  type DescriptorProto,
+  type FieldDescriptorProto,
   type FileDescriptorProto,
   FileDescriptorProtoSchema,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
+import { isAbsolute, join } from "node:path";
 import type { CallOptions, ClientConn } from "../client.ts";
 import { loadProto } from "../codec.ts";
 import { protoSourcesOf } from "../internal/proto_sources.ts";
@@ -83,7 +86,9 @@ export class ProtoFileSource implements DescriptorSource {
     for (const path of paths) {
       let services;
       try {
-        services = await loadProto(path, { includeDirs: importPaths });
+        services = await loadProto(await findProto(path, importPaths), {
+          includeDirs: importPaths,
+        });
       } catch (error) {
         throw new StatusError(Code.InvalidArgument, (error as Error).message, { cause: error });
       }
@@ -117,8 +122,12 @@ export class ProtoFileSource implements DescriptorSource {
   close(): void {}
 }
 
-// protobuf-es wants every file after the files it imports.
+// protobuf-es wants every file after the files it imports, every type reference fully
+// qualified (a leading dot) and every import listed. Some servers send less: grpc-js's
+// @grpc/reflection sends one file per package, relative type names (descriptor.proto allows
+// them, resolved with C++ scoping rules), no json_name and no dependencies. Repair that first.
 function registryOf(files: ReadonlyMap<string, FileDescriptorProto>): FileRegistry {
+  repairReferences(files);
   const ordered: FileDescriptorProto[] = [];
   const visited = new Set<string>();
   const visit = (name: string) => {
@@ -130,4 +139,83 @@ function registryOf(files: ReadonlyMap<string, FileDescriptorProto>): FileRegist
   };
   for (const name of files.keys()) visit(name);
   return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
+}
+
+function repairReferences(files: ReadonlyMap<string, FileDescriptorProto>): void {
+  const types = new Map<string, FileDescriptorProto>(); // full name → declaring file
+  const collect = (
+    file: FileDescriptorProto,
+    scope: string,
+    messages: DescriptorProto[],
+    enums: { name: string }[],
+  ) => {
+    for (const e of enums) types.set(`${scope}.${e.name}`, file);
+    for (const m of messages) {
+      types.set(`${scope}.${m.name}`, file);
+      collect(file, `${scope}.${m.name}`, m.nestedType, m.enumType);
+    }
+  };
+  for (const file of files.values()) {
+    collect(file, file.package ? `.${file.package}` : "", file.messageType, file.enumType);
+  }
+  let current: FileDescriptorProto;
+  // A reference to another file's type that the file does not import: import it.
+  const use = (name: string) => {
+    const declaring = types.get(name);
+    if (declaring === undefined || declaring === current) return;
+    if (!current.dependency.includes(declaring.name)) current.dependency.push(declaring.name);
+  };
+  // From the innermost scope outwards: scope.name, then the scope's parent, … then .name.
+  const resolve = (scope: string, name: string): string => {
+    if (name === "" || name.startsWith(".")) return name;
+    for (let s = scope;; s = s.slice(0, s.lastIndexOf("."))) {
+      if (types.has(`${s}.${name}`)) return `${s}.${name}`;
+      if (s === "") return name; // unknown: left for protobuf-es to report
+    }
+  };
+  const fields = (scope: string, list: FieldDescriptorProto[]) => {
+    for (const f of list) {
+      f.typeName = resolve(scope, f.typeName);
+      f.extendee = resolve(scope, f.extendee);
+      use(f.typeName);
+      use(f.extendee);
+      // protoc always sets json_name; without it protobuf-es would use "".
+      if (f.jsonName === "") f.jsonName = f.name.replace(/_(.)/g, (_, c) => c.toUpperCase());
+    }
+  };
+  const messages = (scope: string, list: DescriptorProto[]) => {
+    for (const m of list) {
+      const inner = `${scope}.${m.name}`;
+      // protobufjs-based servers list each extension inside the extended message too, named
+      // by its full name; the extension itself is declared where it belongs.
+      m.field = m.field.filter((f) => !f.name.startsWith("."));
+      fields(inner, m.field);
+      fields(inner, m.extension);
+      messages(inner, m.nestedType);
+    }
+  };
+  for (const file of files.values()) {
+    current = file;
+    const scope = file.package ? `.${file.package}` : "";
+    messages(scope, file.messageType);
+    fields(scope, file.extension);
+    for (const service of file.service) {
+      for (const m of service.method) {
+        m.inputType = resolve(scope, m.inputType);
+        m.outputType = resolve(scope, m.outputType);
+        use(m.inputType);
+        use(m.outputType);
+      }
+    }
+  }
+}
+
+// Like protoc and grpcurl: a --proto file is looked up in the import paths too.
+async function findProto(path: string, importPaths: readonly string[]): Promise<string> {
+  if (isAbsolute(path)) return path;
+  for (const dir of importPaths) {
+    const candidate = join(dir, path);
+    if (await Deno.stat(candidate).then(() => true, () => false)) return candidate;
+  }
+  return path;
 }
