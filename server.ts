@@ -444,7 +444,7 @@ export class Server {
    * Runs `hook` once, synchronously, when {@linkcode Server.gracefulStop} starts: before
    * listeners close and connections drain. The health service uses it to report NOT_SERVING
    * first, so load balancers stop sending before the drain.
-   * @param hook Called with no arguments; must not throw.
+   * @param hook Called with no arguments; what it throws is ignored.
    * @example Log when draining starts
    * ```ts
    * import { Server } from "@seed/grpc";
@@ -608,7 +608,15 @@ export class Server {
    * ```
    */
   async gracefulStop(): Promise<void> {
-    if (!this.#draining) { for (const hook of this.#gracefulStopHooks) hook(); }
+    if (!this.#draining) {
+      for (const hook of this.#gracefulStopHooks) {
+        try {
+          hook();
+        } catch {
+          // A hook's failure must not keep the server from stopping.
+        }
+      }
+    }
     this.#draining = true;
     this.#quit.fire();
     this.#closeListeners();

@@ -135,6 +135,9 @@ export class ReflectionClient {
     try {
       return await this.#once(request);
     } catch (error) {
+      // An error response leaves the stream usable; anything else ended it: the next request
+      // opens a new one.
+      if (!(error instanceof ErrorResponse)) this.#stream = undefined;
       // No v1 on this server: ask again over v1alpha (same messages, another package).
       const unimplemented = error instanceof StatusError && error.code === Code.Unimplemented;
       if (!unimplemented || this.#answered || this.#version === "v1alpha") throw error;
@@ -161,11 +164,14 @@ export class ReflectionClient {
     if (error) {
       const code =
         (error.errorCode > 0 && error.errorCode <= 16 ? error.errorCode : Code.Unknown) as Code;
-      throw new StatusError(code, error.errorMessage);
+      throw new ErrorResponse(code, error.errorMessage);
     }
     return reply;
   }
 }
+
+// An error_response: the request failed, the stream goes on.
+class ErrorResponse extends StatusError {}
 
 function files(r: Response): Uint8Array[] {
   return r.fileDescriptorResponse?.fileDescriptorProto ?? [];

@@ -181,3 +181,29 @@ Deno.test("ReflectionClient falls back to v1alpha when the server has only v1alp
     await serving;
   }
 });
+
+Deno.test("ReflectionClient opens a new stream after one failed", async () => {
+  const server = new Server();
+  let calls = 0;
+  server.addService(reflectionServiceV1, {
+    serverReflectionInfo: async function* (reqs: AsyncIterable<unknown>) {
+      if (++calls === 1) throw new StatusError(Code.Unavailable, "try again");
+      for await (const _ of reqs) yield { listServicesResponse: { service: [{ name: "a.S" }] } };
+    },
+  });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(listener);
+  const conn = await dial(`127.0.0.1:${listener.addr.port}`, { credentials: insecure() });
+  try {
+    const client = new ReflectionClient(conn);
+    const err = await assertRejects(() => client.listServices(), StatusError);
+    assertEquals(err.code, Code.Unavailable);
+    assertEquals(await client.listServices(), ["a.S"]);
+    assertEquals([calls, client.version], [2, "v1"]);
+    client.close();
+  } finally {
+    await conn.close();
+    await server.stop();
+    await serving;
+  }
+});
