@@ -347,7 +347,11 @@ function describeField(field: Field, asValue = false): FieldDescriptorProto {
   }
   const options = field.options ?? {};
   const defaultValue = options.default;
-  if (defaultValue !== undefined) f.default_value = defaultText(defaultValue);
+  if (defaultValue !== undefined) {
+    f.default_value = f.type === "TYPE_BYTES"
+      ? cEscape(String(defaultValue))
+      : defaultText(defaultValue);
+  }
   f.json_name = typeof options.json_name === "string" ? options.json_name : jsonName(field.name);
   const fo: FieldDescriptorProto["options"] = {};
   if (options.packed !== undefined) fo.packed = !!options.packed;
@@ -366,6 +370,22 @@ function defaultText(value: unknown): string {
     if (value === -Infinity) return "-inf";
   }
   return String(value);
+}
+
+// protoc writes bytes defaults C-escaped (CEscape): \n \r \t \" \' \\ and other
+// unprintable bytes as three octal digits.
+function cEscape(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === '"' || ch === "'" || ch === "\\") out += `\\${ch}`;
+    else if (c < 0x20 || c >= 0x7f) out += `\\${(c & 0xff).toString(8).padStart(3, "0")}`;
+    else out += ch;
+  }
+  return out;
 }
 
 // protoc's ToJsonName: drop underscores, upper-casing the letter after each.

@@ -145,8 +145,19 @@ Deno.test("buildFileDescriptors() describes enums, defaults, extension ranges an
     ["kind", "LABEL_OPTIONAL", "KIND_B"],
     ["ratio", "LABEL_OPTIONAL", "0.5"],
     ["samples", "LABEL_REPEATED", undefined],
+    ["magic", "LABEL_OPTIONAL", "a\\tb\\nc\\\\d"], // C-escaped, as protoc writes bytes defaults
+    ["limit", "LABEL_OPTIONAL", "inf"],
+    ["offset", "LABEL_OPTIONAL", "-5"],
+    ["active", "LABEL_OPTIONAL", "true"],
+    ["origin", "LABEL_OPTIONAL", undefined],
+    ["part", "LABEL_REPEATED", undefined],
   ]);
   assertEquals(item.field[5].options, { packed: true });
+  // Groups: a TYPE_GROUP field named after the lower-cased group, and a nested message.
+  assertEquals(item.field[10].type, "TYPE_GROUP");
+  assertEquals(item.field[10].type_name, ".catalog.legacy.LegacyItem.Origin");
+  assertEquals(item.nested_type.map((t) => t.name), ["Origin", "Part"]);
+  assertEquals(item.nested_type[0].field.map((f) => f.label), ["LABEL_REQUIRED", "LABEL_REPEATED"]);
   assertEquals(item.extension_range, [{ start: 100, end: 200 }, { start: 1000, end: 536870912 }]);
   assertEquals(item.extension, [{
     name: "nested_note",
