@@ -279,7 +279,11 @@ export interface LoadProtoOptions extends CodecOptions {
 export type ProtoInput = string | URL | {
   /** The `.proto` text. */
   readonly source: string;
-  /** Name shown in error messages. @default {"<source>"} */
+  /**
+   * Name shown in error messages, and the file's name in server reflection (give it the path
+   * importers would use, e.g. `"shop/v1/cart.proto"`; without one reflection calls it
+   * `source_N.proto`). @default {"<source>"}
+   */
   readonly name?: string;
 };
 
