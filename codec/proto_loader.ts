@@ -10,7 +10,7 @@ import sourceContextJson from "protobufjs/google/protobuf/source_context.json" w
   type: "json",
 };
 import typeJson from "protobufjs/google/protobuf/type.json" with { type: "json" };
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServiceDefinition } from "../codec.ts";
 import {
@@ -22,6 +22,11 @@ import {
   type ResolvedCodecOptions,
 } from "./protobuf.ts";
 import { collectServices } from "./services.ts";
+import {
+  type ProtoSourceFile,
+  recordProtoSources,
+  WELL_KNOWN_FILES,
+} from "../internal/proto_sources.ts";
 
 /**
  * Options of {@linkcode loadProto} and {@linkcode loadProtoSync}: how to parse and find `.proto`
@@ -90,7 +95,11 @@ export interface LoadProtoOptions extends CodecOptions {
 export type ProtoInput = string | URL | {
   /** The `.proto` text. */
   readonly source: string;
-  /** Name shown in error messages. @default {"<source>"} */
+  /**
+   * Name shown in error messages, and the file's name in server reflection (give it the path
+   * importers would use, e.g. `"shop/v1/cart.proto"`; without one reflection calls it
+   * `source_N.proto`). @default {"<source>"}
+   */
   readonly name?: string;
 };
 
@@ -232,6 +241,8 @@ function bundled(target: string): [name: string, json: INamespace] | null {
 
 interface Loader {
   readonly root: Root;
+  /** Every file loaded, each after its imports (for reflection; internal/proto_sources.ts). */
+  readonly files: ProtoSourceFile[];
   readonly generator: Generator<string, void, string | null>;
 }
 
@@ -252,6 +263,8 @@ function startLoad(
     includeDirs: includeDirs.map((dir) => resolve(toPath(dir, "includeDirs entry"))),
     parseOptions: { keepCase },
     loaded: new Set(),
+    files: [],
+    names: new Map(),
   };
   let generator: Generator<string, void, string | null>;
   if (typeof input === "object" && !(input instanceof URL)) {
@@ -260,18 +273,24 @@ function startLoad(
         `Cannot load proto: input.source is ${typeof input?.source}, expected string`,
       );
     }
-    generator = loadText(state, input.name ?? "<source>", input.source, undefined);
+    const name = input.name ?? "<source>";
+    // Reflection needs a file name; an unnamed source gets one of its own.
+    const fileName = input.name ?? `source_${++unnamedSources}.proto`;
+    generator = loadText(state, name, input.source, undefined, fileName);
   } else {
     generator = loadEntryFile(state, resolve(toPath(input, "input")));
   }
-  return [{ root: state.root, generator }, codecOptions];
+  return [{ root: state.root, generator, files: state.files }, codecOptions];
 }
 
 function finishLoad(
   loader: Loader,
   options: ResolvedCodecOptions,
 ): Record<string, ServiceDefinition> {
-  return collectServices(loader.root, options);
+  const services = collectServices(loader.root, options);
+  const files = Object.freeze(loader.files);
+  for (const service of Object.values(services)) recordProtoSources(service, files);
+  return services;
 }
 
 interface LoadState {
@@ -280,13 +299,52 @@ interface LoadState {
   readonly parseOptions: { readonly keepCase: boolean };
   /** Absolute paths and bundled names already loaded (or being loaded). */
   readonly loaded: Set<string>;
+  /** The files loaded so far, each after its imports. */
+  readonly files: ProtoSourceFile[];
+  /** Absolute path (or bundled name) → the file's name as importers write it. */
+  readonly names: Map<string, string>;
+}
+
+let unnamedSources = 0;
+
+// The entry file's name as protoc would give it: relative to the first include directory that
+// holds it, else its base name.
+function entryFileName(state: LoadState, path: string): string {
+  for (const dir of state.includeDirs) {
+    const rel = relative(dir, path);
+    if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return rel;
+  }
+  return basename(path);
+}
+
+// A bundled well-known file and the bundled files it imports, recorded once each.
+function recordBundled(state: LoadState, name: string): void {
+  if (state.names.has(name)) return;
+  state.names.set(name, name);
+  const info = WELL_KNOWN_FILES[name];
+  const imports = info?.imports ?? [];
+  for (const dep of imports) recordBundled(state, dep);
+  state.files.push({
+    name,
+    json: bundled(name)?.[1],
+    dependencies: imports,
+    publicDependencies: [],
+    weakDependencies: [],
+  });
+}
+
+// `import public "x";` targets (protobufjs lists them with the plain imports).
+function publicImports(text: string): Set<string> {
+  const found = new Set<string>();
+  for (const m of text.matchAll(/\bimport\s+public\s+"([^"]+)"/g)) found.add(m[1]);
+  return found;
 }
 
 function* loadEntryFile(state: LoadState, path: string): Generator<string, void, string | null> {
   const text = yield path;
   if (text === null) throw new Deno.errors.NotFound(`Cannot load proto: no file at ${path}`);
   state.loaded.add(path);
-  yield* loadText(state, path, text, dirname(path));
+  yield* loadText(state, path, text, dirname(path), entryFileName(state, path));
 }
 
 function* loadText(
@@ -294,14 +352,32 @@ function* loadText(
   name: string,
   text: string,
   directory: string | undefined,
+  fileName: string,
 ): Generator<string, void, string | null> {
+  state.names.set(name, fileName);
   const parsed = parseInto(state, name, text);
+  const dependencies: string[] = [];
+  const publicDependencies: number[] = [];
+  const weakDependencies: number[] = [];
+  const publicTargets = publicImports(text);
   for (const target of parsed.imports ?? []) {
-    yield* loadImport(state, target, name, directory, false);
+    const dep = yield* loadImport(state, target, name, directory, false);
+    if (publicTargets.has(target)) publicDependencies.push(dependencies.length);
+    if (dep !== undefined) dependencies.push(dep);
   }
   for (const target of parsed.weakImports ?? []) {
-    yield* loadImport(state, target, name, directory, true);
+    const dep = yield* loadImport(state, target, name, directory, true);
+    if (dep === undefined) continue;
+    weakDependencies.push(dependencies.length);
+    dependencies.push(dep);
   }
+  state.files.push({
+    name: fileName,
+    source: text,
+    dependencies,
+    publicDependencies,
+    weakDependencies,
+  });
 }
 
 function* loadImport(
@@ -310,14 +386,15 @@ function* loadImport(
   importer: string,
   directory: string | undefined,
   weak: boolean,
-): Generator<string, void, string | null> {
+): Generator<string, string | undefined, string | null> {
   const known = bundled(target);
   if (known !== null) {
     const [name, json] = known;
-    if (state.loaded.has(name)) return;
+    recordBundled(state, name);
+    if (state.loaded.has(name)) return name;
     state.loaded.add(name);
     if (json.nested) state.root.addJSON(json.nested);
-    return;
+    return name;
   }
   const candidates = isAbsolute(target)
     ? [target]
@@ -326,14 +403,15 @@ function* loadImport(
     );
   for (const path of candidates) {
     // The first existing candidate wins, so if it was loaded already there is nothing to do.
-    if (state.loaded.has(path)) return;
+    if (state.loaded.has(path)) return state.names.get(path);
     const text = yield path;
     if (text === null) continue;
     state.loaded.add(path);
-    yield* loadText(state, path, text, dirname(path));
-    return;
+    const fileName = isAbsolute(target) ? basename(target) : normalize(target);
+    yield* loadText(state, path, text, dirname(path), fileName);
+    return fileName;
   }
-  if (weak) return;
+  if (weak) return undefined;
   throw new Deno.errors.NotFound(
     `Cannot find "${target}" imported by ${importer}: looked in ${
       candidates.length ? candidates.join(", ") : "no directories (no includeDirs given)"
