@@ -30,6 +30,7 @@ import {
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
+import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/wire.ts";
@@ -82,12 +83,6 @@ const PING_BDP = 1;
 const PING_DRAIN = 2;
 const PING_USER = 3;
 
-// grpc-go bdp_estimator.go constants: alpha (RTT smoothing), beta (sample must reach this share of
-// the current BDP), gamma (window = gamma × sample).
-const BDP_ALPHA = 0.9;
-const BDP_BETA = 0.66;
-const BDP_GAMMA = 2;
-
 /** Shared HTTP/2 connection machinery; subclassed by ServerTransport and ClientTransport. */
 export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   readonly conn: RawConn;
@@ -102,11 +97,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   peerMaxConcurrentStreams: number = D.UNLIMITED_STREAMS;
   peerMaxHeaderListSize: number = D.UNLIMITED_STREAMS;
 
-  // Flow control (RFC 9113 §6.9). connSendWindow: what the peer lets us send.
+  // Flow control (RFC 9113 §6.9; flow_control.ts). connSendWindow: what the peer lets us send.
   connSendWindow: number = D.DEFAULT_WINDOW_SIZE;
-  #connRecvLimit: number;
-  #connRecvInFlight = 0;
-  #connRecvUnacked = 0;
+  readonly #connRecv: ConnRecvFlow;
   /** Our stream window as currently advertised (BDP may raise it). */
   streamRecvWindow: number;
   #blocked: S[] = [];
@@ -134,14 +127,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #resetWindowStart = 0;
   #resetCount = 0;
 
-  // BDP estimator (grpc-go bdp_estimator.go).
-  #bdp: number;
-  #bdpSample = 0;
-  #bdpSentAt = 0;
-  #bdpPingOut = false;
-  #bdpRtt = 0;
-  #bdpSamples = 0;
-  #bdpBwMax = 0;
+  // BDP estimator (grpc-go bdp_estimator.go); null with static windows.
+  readonly #bdp: BdpEstimator | null;
 
   // Lifecycle.
   #closed = false;
@@ -172,9 +159,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       maxHeaderListSize: opts.maxHeaderListSize,
     });
     this.#parser.maxFrameSize = opts.maxFrameSize;
-    this.#connRecvLimit = opts.initialConnWindowSize;
+    this.#connRecv = new ConnRecvFlow(opts.initialConnWindowSize);
     this.streamRecvWindow = opts.initialWindowSize;
-    this.#bdp = opts.initialWindowSize;
+    this.#bdp = opts.dynamicWindow ? new BdpEstimator(opts.initialWindowSize) : null;
     this.#prefaceLeft = isServer ? CONNECTION_PREFACE.length : 0;
     this.closed = new Promise((r) => (this.#closedResolve = r));
     this.handshaked = new Promise((resolve, reject) => {
@@ -361,14 +348,18 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #onDataFrame(f: FrameParser): void {
     const id = f.streamId;
     const len = f.length;
-    // Connection-level accounting first: it covers frames for closed streams and padding too.
-    this.#connRecvInFlight += len;
-    if (this.#connRecvInFlight > this.#connRecvLimit) {
-      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window exceeded");
-    }
+    // Connection-level accounting first: it covers frames for closed streams and padding too,
+    // and credits on receipt (flow_control.ts: a stalled stream must not stall the connection).
     if (len > 0) {
-      this.#creditConn(len);
-      if (this.opts.dynamicWindow) this.#bdpAdd(len);
+      const inc = this.#connRecv.onData(len);
+      if (inc < 0) {
+        throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window exceeded");
+      }
+      if (inc > 0) {
+        writeWindowUpdate(this.writer.out, 0, inc);
+        this.writer.flushSoon();
+      }
+      if (this.#bdp !== null && this.#bdp.add(len)) this.#writeOurPing(PING_BDP);
     }
     const endStream = (f.flags & Flag.END_STREAM) !== 0;
     if (len === 0 && !endStream) {
@@ -391,14 +382,13 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       this.#streamError(id, ErrorCode.STREAM_CLOSED);
       return;
     }
-    s.recvInFlight += len;
-    if (s.recvInFlight > s.recvLimit) {
+    if (!s.recvFlow.onData(len)) {
       this.#streamError(id, ErrorCode.FLOW_CONTROL_ERROR);
       return;
     }
     // Padding is flow-controlled but carries nothing: credit it back now.
     const data = f.payloadEnd - f.payloadStart;
-    if (len > data) this.creditStream(s, len - data);
+    if (len > data) s.onPadding(len - data);
     if (data > 0 && !s.onData(f.buf, f.payloadStart, f.payloadEnd)) {
       this.onMessageTooLarge(s);
       return;
@@ -602,78 +592,32 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     if (s.blocked) this.#drainBlocked();
   }
 
-  // ---- receive-side flow control ---------------------------------------------------------
+  // ---- receive-side flow control (flow_control.ts) ----------------------------------------
 
-  // grpc-go inFlow: a WINDOW_UPDATE once a quarter of the window has been consumed.
-  #creditConn(n: number): void {
-    this.#connRecvUnacked += n;
-    if (this.#connRecvUnacked >= this.#connRecvLimit / 4) {
-      const inc = this.#connRecvUnacked;
-      this.#connRecvUnacked = 0;
-      this.#connRecvInFlight -= inc;
-      writeWindowUpdate(this.writer.out, 0, inc);
+  /** Announces `n` more bytes of `s`'s receive window, unless the peer is done sending on it. */
+  sendStreamWindowUpdate(s: Http2Stream, n: number): void {
+    if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
+      writeWindowUpdate(this.writer.out, s.id, n);
       this.writer.flushSoon();
     }
   }
 
-  /** Credits `n` received bytes of stream `s` (Http2Stream calls it as messages are consumed). */
-  creditStream(s: Http2Stream, n: number): void {
-    s.recvUnacked += n;
-    if (s.recvUnacked >= s.recvLimit / 4) {
-      const inc = s.recvUnacked;
-      s.recvUnacked = 0;
-      s.recvInFlight -= inc;
-      if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
-        writeWindowUpdate(this.writer.out, s.id, inc);
-        this.writer.flushSoon();
-      }
-    }
-  }
-
-  #bdpAdd(n: number): void {
-    if (this.#bdp >= D.MAX_BDP_WINDOW) return;
-    if (!this.#bdpPingOut) {
-      this.#bdpPingOut = true;
-      this.#bdpSample = 0;
-      this.#bdpSentAt = performance.now();
-      this.#writeOurPing(PING_BDP);
-    }
-    this.#bdpSample += n;
-  }
-
-  // grpc-go bdpEstimator.calculate: when a full RTT's worth of data nearly fills the current
-  // window and bandwidth is at its maximum, the window becomes gamma × sample.
   #bdpAck(): void {
-    if (!this.#bdpPingOut) return;
-    this.#bdpPingOut = false;
-    const rtt = (performance.now() - this.#bdpSentAt) / 1000;
-    this.#bdpSamples++;
-    if (this.#bdpSamples < 10) this.#bdpRtt += (rtt - this.#bdpRtt) / this.#bdpSamples;
-    else this.#bdpRtt += (rtt - this.#bdpRtt) * BDP_ALPHA;
-    const bw = this.#bdpSample / (Math.max(this.#bdpRtt, 1e-6) * 1.5);
-    if (bw > this.#bdpBwMax) this.#bdpBwMax = bw;
-    if (this.#bdpSample >= BDP_BETA * this.#bdp && bw === this.#bdpBwMax) {
-      const next = Math.min(D.MAX_BDP_WINDOW, Math.floor(BDP_GAMMA * this.#bdpSample));
-      if (next > this.#bdp) this.#updateWindows(next);
-    }
+    const n = this.#bdp?.onAck() ?? 0;
+    if (n > 0) this.#updateWindows(n);
   }
 
   // grpc-go updateFlowControl: raise the connection window and every stream's window to n.
   #updateWindows(n: number): void {
-    this.#bdp = n;
     const out = this.writer.out;
-    const connDelta = n - this.#connRecvLimit;
-    if (connDelta > 0) {
-      this.#connRecvLimit = n;
-      writeWindowUpdate(out, 0, connDelta);
-    }
-    const delta = n - this.streamRecvWindow;
-    if (delta > 0) {
+    const connDelta = this.#connRecv.newLimit(n);
+    if (connDelta > 0) writeWindowUpdate(out, 0, connDelta);
+    if (n > this.streamRecvWindow) {
       // RFC 9113 §6.9.2: the peer adds the SETTINGS delta to every open stream's window itself,
       // so open streams get no WINDOW_UPDATE here (one would credit them twice and let the peer
-      // overrun recvLimit). grpc-go updateFlowControl: newLimit on each stream + SETTINGS.
+      // overrun the window). grpc-go updateFlowControl: newLimit on each stream + SETTINGS.
       this.streamRecvWindow = n;
-      for (const s of this.streams.values()) s.recvLimit += delta;
+      for (const s of this.streams.values()) s.recvFlow.limit = n;
       writeSettings(out, [SettingId.INITIAL_WINDOW_SIZE, n]);
     }
     this.writer.flushSoon();
