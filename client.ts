@@ -1572,7 +1572,6 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
       throw err;
     }
     this.#buf = null;
-    const compressed = s.recvCompressed;
     const [, end] = await this.#recvRaw();
     if (end !== null) {
       const err = new StatusError(
@@ -1582,7 +1581,6 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#abort(err);
       throw err;
     }
-    s.recvCompressed = compressed;
     const res = this.#decode(s, raw);
     this.#finish(null);
     return res;
@@ -1591,7 +1589,7 @@ class Call<Req, Res> implements ClientStream<Req, Res> {
   #decode(s: TransportStream, raw: Uint8Array): Res {
     let bytes = raw;
     try {
-      if (s.recvCompressed) {
+      if (s.wasCompressed(raw)) {
         let d = this.#decompressor;
         if (d === undefined) {
           const enc = headerValue(s.responseHeaders, "grpc-encoding");

@@ -781,7 +781,7 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
     const received = await s.recvMsg();
     if (received === null) return null;
     let bytes: Uint8Array = received;
-    const compressed = s.recvCompressed;
+    const compressed = s.wasCompressed(received);
     this.requestCompressed = compressed;
     if (compressed) {
       if (this.#decompressor === undefined) {

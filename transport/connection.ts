@@ -140,7 +140,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #settingsReject!: (e: unknown) => void;
   /** Resolves when the peer's first SETTINGS frame arrives (the handshake, from our side). */
   readonly handshaked: Promise<void>;
-  #userPings: (() => void)[] = [];
+  /** ping() calls waiting for their ACK, oldest first. */
+  #userPings: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Set when a GOAWAY was sent; streams above goawayLastId are refused. */
   goawaySent = false;
   /** Set when the peer's GOAWAY arrived. */
@@ -549,8 +550,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
         if (kind === PING_BDP) this.#bdpAck();
         else if (kind === PING_DRAIN) this.onDrainPingAck();
         else if (kind === PING_USER) {
-          const w = this.#userPings.shift();
-          if (w !== undefined) w();
+          this.#userPings.shift()?.resolve();
         }
       }
       return;
@@ -633,13 +633,22 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   }
   readonly #scratchPing = new Uint8Array([0x42, 0x44, 0, 0, 0, 0, 0, 0]);
 
-  /** Sends a PING and resolves on its ACK (a liveness check; also used by tests). */
+  /**
+   * Sends a PING and resolves on its ACK (a liveness check: keepalive, tests); rejects with the
+   * close reason if the connection closes first, or is closed already.
+   */
   ping(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closeReason);
-    return new Promise((resolve) => {
-      this.#userPings.push(resolve);
+    if (this.#closed) return Promise.reject(this.#closeReason ?? unavailable("Connection closed"));
+    return new Promise((resolve, reject) => {
+      this.#userPings.push({ resolve, reject });
       this.#writeOurPing(PING_USER);
     });
+  }
+
+  #failPings(reason: StatusError): void {
+    const waiting = this.#userPings;
+    this.#userPings = [];
+    for (const p of waiting) p.reject(reason);
   }
 
   /** Sends the drain PING (gracefulStop); `onDrainPingAck` runs on its ACK. */
@@ -866,6 +875,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // Stop reading now; the socket closes once GOAWAY is written.
     this.#closed = true;
     this.#failAll(reason);
+    this.#failPings(reason);
   }
 
   /** Sends GOAWAY(lastStreamId, code) without closing. */
@@ -889,8 +899,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       // Already closed.
     }
     this.#settingsReject(reason);
-    for (const w of this.#userPings) w();
-    this.#userPings = [];
+    this.#failPings(reason);
     this.#closedResolve();
     this.onClose?.();
   }

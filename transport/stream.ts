@@ -68,14 +68,18 @@ export class Http2Stream {
 
   // Received messages, waiting for recvMsg().
   #queue: Uint8Array[] = [];
-  #flags: boolean[] = [];
+  // Messages that had the compressed flag set (few: only with compression).
+  readonly #compressed = new WeakSet<Uint8Array>();
   #head = 0;
   #remoteEnded = false;
   #error: StatusError | null = null;
   #endError: StatusError | null = null;
   // recvMsg() calls waiting for a message, served in call order (only when #queue is empty).
   #readers: Reader[] = [];
-  /** Whether the message last returned by recvMsg() had the compressed flag set. */
+  /**
+   * Whether the message last returned by recvMsg() had the compressed flag set. With concurrent
+   * recvMsg() calls, ask `wasCompressed(message)` instead.
+   */
   recvCompressed = false;
 
   #owner: StreamOwner;
@@ -177,6 +181,7 @@ export class Http2Stream {
 
   #push(m: Uint8Array, compressed: boolean): void {
     if (this.#error !== null) return;
+    if (compressed) this.#compressed.add(m);
     const r = this.#readers.shift();
     if (r !== undefined) {
       this.recvCompressed = compressed;
@@ -185,7 +190,11 @@ export class Http2Stream {
       return;
     }
     this.#queue.push(m);
-    this.#flags.push(compressed);
+  }
+
+  /** Whether message `m` (returned by recvMsg()) had the compressed flag set. */
+  wasCompressed(m: Uint8Array): boolean {
+    return this.#compressed.has(m);
   }
 
   /**
@@ -216,7 +225,6 @@ export class Http2Stream {
     if (this.#error !== null) return;
     this.#error = err;
     this.#queue.length = 0;
-    this.#flags.length = 0;
     this.#head = 0;
     const readers = this.#readers;
     this.#readers = [];
@@ -241,12 +249,11 @@ export class Http2Stream {
   recvMsg(): Promise<Uint8Array | null> {
     if (this.#head < this.#queue.length) {
       const m = this.#queue[this.#head];
-      this.recvCompressed = this.#flags[this.#head];
+      this.recvCompressed = this.#compressed.has(m);
       this.#head++;
       const drained = this.#head === this.#queue.length;
       if (drained) {
         this.#queue.length = 0;
-        this.#flags.length = 0;
         this.#head = 0;
       }
       this.#read(m.length + 5);
