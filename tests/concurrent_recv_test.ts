@@ -38,7 +38,7 @@ function settles<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-async function serve(
+function serve(
   handler: (reqs: AsyncIterable<unknown>, ctx: ServerContext) => AsyncIterable<unknown>,
   streamInterceptors: StreamServerInterceptor[] = [],
 ) {
@@ -56,7 +56,7 @@ async function serve(
 }
 
 Deno.test("client: concurrent recvMsg() calls each get their own message, compressed or not, then null", async () => {
-  await using server = await serve(async function* (reqs, ctx) {
+  await using server = serve(async function* (reqs, ctx) {
     for await (const _ of reqs) break;
     ctx.setCompression("gzip");
     for (const [m, compressed] of [["one", true], ["two", false], ["three", true]] as const) {
@@ -84,7 +84,7 @@ Deno.test("server: concurrent recvMsg() calls in a stream interceptor each get t
     );
     await handler(stream);
   };
-  await using server = await serve(async function* (reqs) {
+  await using server = serve(async function* (reqs) {
     for await (const m of reqs) yield m;
     yield "end";
   }, [readAhead]);

@@ -71,6 +71,7 @@ export class GreedyPeer {
   #ackWaiters: (() => void)[] = [];
   #closed = false;
   #initialAcked = false;
+  #writing: Promise<void> = Promise.resolve();
   readonly #out = new WriteBuffer(64 * 1024);
 
   constructor(conn: RawConn, opts: GreedyOptions) {
@@ -113,11 +114,16 @@ export class GreedyPeer {
     this.#out.bytes(block);
   }
 
+  // Writes are chained, each written whole (a socket write may take only part of a buffer).
   #flush(): void {
     if (this.#out.length === 0 || this.#closed) return;
     const b = this.#out.view().slice();
     this.#out.reset();
-    this.#conn.write(b).catch(() => this.#end());
+    this.#writing = this.#writing.then(async () => {
+      for (let off = 0; off < b.length && !this.#closed;) {
+        off += await this.#conn.write(b.subarray(off));
+      }
+    }).catch(() => this.#end());
   }
 
   #end(): void {
