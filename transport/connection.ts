@@ -123,7 +123,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
 
   // Defences.
   #controlQueued = 0;
+  // Empty DATA frames (without END_STREAM) as a leaky bucket: +1 per frame, drained with time.
   #emptyData = 0;
+  #emptyDataAt = 0;
   #resetWindowStart = 0;
   #resetCount = 0;
 
@@ -363,11 +365,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       if (this.#bdp !== null && this.#bdp.add(len)) this.#writeOurPing(PING_BDP);
     }
     const endStream = (f.flags & Flag.END_STREAM) !== 0;
-    if (len === 0 && !endStream) {
-      if (++this.#emptyData > D.MAX_EMPTY_DATA_FRAMES) {
-        throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many empty DATA frames");
-      }
-    }
+    if (len === 0 && !endStream) this.#countEmptyData();
     const s = this.streams.get(id);
     if (s === undefined) {
       if (this.isIdleStream(id)) {
@@ -477,6 +475,19 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     if (this.isServer) this.#countReset();
     this.#closeStream(s);
     this.onStreamReset(s, code);
+  }
+
+  // CVE-2019-9518 (empty frames flood): a burst of MAX_EMPTY_DATA_FRAMES is tolerated, and the
+  // bucket drains at EMPTY_DATA_FRAMES_PER_SECOND, so a healthy long-lived connection that sends
+  // the odd empty DATA frame is never killed; a flood is.
+  #countEmptyData(): void {
+    const now = this.opts.now();
+    const drained = Math.max(0, now - this.#emptyDataAt) * D.EMPTY_DATA_FRAMES_PER_SECOND / 1000;
+    this.#emptyDataAt = now;
+    this.#emptyData = Math.max(0, this.#emptyData - drained) + 1;
+    if (this.#emptyData > D.MAX_EMPTY_DATA_FRAMES) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many empty DATA frames");
+    }
   }
 
   // CVE-2023-44487 (rapid reset): a peer that opens and cancels streams faster than any real
