@@ -76,6 +76,9 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.free
   now: Date.now,
 });
 
+/** How many of our most recent RST_STREAMs tolerate the peer's frames still in flight. */
+const RECENT_RESETS = 1024;
+
 /** Initial capacity of the buffer that assembles HEADERS + CONTINUATION blocks. */
 const HEADER_BLOCK_BUFFER_SIZE = 1024;
 
@@ -128,6 +131,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #emptyDataAt = 0;
   #resetWindowStart = 0;
   #resetCount = 0;
+  /** Streams we sent RST_STREAM on, most recent RECENT_RESETS (insertion order in #resetOrder). */
+  readonly #resetByUs = new Set<number>();
+  readonly #resetOrder: number[] = [];
 
   // BDP estimator (grpc-go bdp_estimator.go); null with static windows.
   readonly #bdp: BdpEstimator | null;
@@ -371,10 +377,13 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       if (this.isIdleStream(id)) {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on an idle stream");
       }
-      // A stream we closed (reset, or finished while the peer was still sending): RFC 9113 §5.1
-      // says to ignore frames that were in flight after our RST_STREAM; grpc-go handleData
-      // drops them too. Answering each with RST_STREAM was one RST per DATA frame of a large
-      // upload that outlived its call. The connection window was credited above.
+      // A stream we reset (or finished with RST_STREAM NO_ERROR while the peer still sent):
+      // RFC 9113 §5.1 says to ignore frames that were in flight after our RST_STREAM, and one
+      // RST per DATA frame of an upload that outlived its call helps nobody. Any other closed
+      // stream (both sides ended, or the peer reset it) is a STREAM_CLOSED stream error (§6.1),
+      // answered once: the RST_STREAM puts the id among ours. The connection window was
+      // credited above either way.
+      if (!this.#resetByUs.has(id)) this.#writeRst(id, ErrorCode.STREAM_CLOSED);
       return;
     }
     if (s.state === StreamState.HALF_CLOSED_REMOTE || s.state === StreamState.CLOSED) {
@@ -388,6 +397,14 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // Padding is flow-controlled but carries nothing: credit it back now.
     const data = f.payloadEnd - f.payloadStart;
     if (len > data) s.onPadding(len - data);
+    // RFC 9113 §8.1.1: DATA that disagrees with content-length makes the message malformed.
+    if (s.contentLength >= 0) {
+      s.dataLength += data;
+      if (s.dataLength > s.contentLength || (endStream && s.dataLength !== s.contentLength)) {
+        this.#streamError(id, ErrorCode.PROTOCOL_ERROR);
+        return;
+      }
+    }
     if (data > 0 && !s.onData(f.buf, f.payloadStart, f.payloadEnd)) {
       this.onMessageTooLarge(s);
       return;
@@ -847,6 +864,15 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   }
 
   #writeRst(id: number, code: number): void {
+    // Remember the last RECENT_RESETS ids we reset: frames the peer sent before it saw our
+    // RST_STREAM are ignored on them.
+    if (!this.#resetByUs.has(id)) {
+      this.#resetByUs.add(id);
+      this.#resetOrder.push(id);
+      if (this.#resetOrder.length > RECENT_RESETS) {
+        this.#resetByUs.delete(this.#resetOrder.shift()!);
+      }
+    }
     writeRstStream(this.writer.out, id, code);
     this.#controlQueued++;
     this.writer.flushSoon();
@@ -865,6 +891,11 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // DATA on a half-closed stream, …) to get the rapid-reset effect without sending RST_STREAM;
     // those resets share the same budget.
     if (this.isServer) this.#countReset();
+  }
+
+  /** Whether we sent RST_STREAM on `id` recently (the peer's frames may still be in flight). */
+  protected wasResetByUs(id: number): boolean {
+    return this.#resetByUs.has(id);
   }
 
   /** Answers a stream error found by a role (malformed request, refused stream). */
@@ -985,4 +1016,19 @@ function asciiBytes(s: string): Uint8Array {
 /** An UNAVAILABLE status for connection loss. */
 export function unavailable(message: string): StatusError {
   return new StatusError(Code.Unavailable, message);
+}
+
+/**
+ * Whether a header list has a field value with NUL, CR or LF, which makes the message malformed
+ * (RFC 9113 §8.2.1). `list` is flat: [name, value, …].
+ */
+export function hasInvalidFieldValue(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i += 2) {
+    const v = list[i];
+    for (let j = 0; j < v.length; j++) {
+      const c = v.charCodeAt(j);
+      if (c <= 13 && (c === 0 || c === 10 || c === 13)) return true;
+    }
+  }
+  return false;
 }

@@ -3,7 +3,13 @@
 // (MAX_CONCURRENT_STREAMS, running handlers, GOAWAY), enforces the keepalive policy against PING
 // floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully.
 
-import { Http2Connection, type RawConn, type TransportOptions, unavailable } from "./connection.ts";
+import {
+  hasInvalidFieldValue,
+  Http2Connection,
+  type RawConn,
+  type TransportOptions,
+  unavailable,
+} from "./connection.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import { ConnectionError, StreamError } from "./errors.ts";
@@ -236,14 +242,27 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   protected onHeaderBlock(id: number, list: string[], endStream: boolean, complete: boolean): void {
     const existing = this.streams.get(id);
     if (existing !== undefined) {
-      // Request trailers: must end the stream and carry no pseudo-headers (RFC 9113 §8.1).
-      if (!endStream || hasPseudo(list)) {
+      // RFC 9113 §5.1: the client already ended its side; anything more is STREAM_CLOSED (the
+      // state is checked before the trailers' shape).
+      if (existing.state === StreamState.HALF_CLOSED_REMOTE) {
+        this.streamError(new StreamError(id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM"));
+        return;
+      }
+      // Request trailers: must end the stream and carry no pseudo-headers (RFC 9113 §8.1), no
+      // NUL/CR/LF in values (§8.2.1), and the DATA must match any content-length (§8.1.1).
+      if (
+        !endStream || hasPseudo(list) || hasInvalidFieldValue(list) ||
+        (existing.contentLength >= 0 && existing.dataLength !== existing.contentLength)
+      ) {
         this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, "Malformed trailers"));
         return;
       }
       this.#remoteEndFromHeaders(existing);
       return;
     }
+    // Trailers still in flight after our RST_STREAM are ignored (§5.1; the block was decoded,
+    // so HPACK stays in sync).
+    if (id <= this.#lastStreamId && this.wasResetByUs(id)) return;
     if ((id & 1) === 0 || id <= this.#lastStreamId) {
       // RFC 9113 §5.1.1: a new stream id must be odd and larger than every earlier one.
       throw connError(ErrorCode.PROTOCOL_ERROR, `Bad stream id ${id}`);
@@ -267,6 +286,11 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, req));
       return;
     }
+    if (endStream && req.contentLength > 0) {
+      // §8.1.1: a content-length the (absent) DATA cannot match.
+      this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, "content-length mismatch"));
+      return;
+    }
     if (req.method !== "POST") {
       // grpc-go operateHeaders: a non-POST request is not malformed, so no PROTOCOL_ERROR; it
       // gets 405 with grpc-status INTERNAL (trailers-only), and RST_STREAM NO_ERROR if the
@@ -285,6 +309,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       return;
     }
     const s = new ServerStream(this, id, req);
+    s.contentLength = req.contentLength;
     this.streams.set(id, s);
     this.#handlers++;
     if (endStream) this.#remoteEndFromHeaders(s);
@@ -379,6 +404,8 @@ export interface ParsedRequest {
   timeout: string;
   encoding: string;
   acceptEncoding: string;
+  /** `content-length`, or -1 when absent. */
+  contentLength: number;
   headers: string[];
 }
 
@@ -398,7 +425,9 @@ const CONNECTION_HEADERS = new Set([
 export function parseRequest(list: string[]): ParsedRequest | string {
   let method = "", scheme = "", path = "", authority = "";
   let contentType = "", timeout = "", encoding = "", acceptEncoding = "";
+  let contentLength = -1;
   let regular = false;
+  if (hasInvalidFieldValue(list)) return "NUL, CR or LF in a header value";
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i];
     const value = list[i + 1];
@@ -444,6 +473,14 @@ export function parseRequest(list: string[]): ParsedRequest | string {
       case "te":
         if (value !== "trailers") return "te other than trailers";
         break;
+      case "content-length":
+        // RFC 9110 §8.6: digits only; one value (a repeat must agree).
+        if (!/^[0-9]{1,15}$/.test(value)) return "Invalid content-length";
+        if (contentLength >= 0 && Number(value) !== contentLength) {
+          return "Conflicting content-length";
+        }
+        contentLength = Number(value);
+        break;
       default:
         if (CONNECTION_HEADERS.has(name)) return `Connection-specific header ${name}`;
     }
@@ -458,6 +495,7 @@ export function parseRequest(list: string[]): ParsedRequest | string {
     timeout,
     encoding,
     acceptEncoding,
+    contentLength,
     headers: list.slice(),
   };
 }

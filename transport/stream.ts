@@ -58,6 +58,11 @@ export class Http2Stream {
   /** Set while the stream sits in the connection's list of streams blocked on windows. */
   blocked = false;
 
+  /** The peer's content-length, or -1 (RFC 9113 §8.1.1: DATA must add up to it). */
+  contentLength = -1;
+  /** DATA payload bytes received (padding excluded), counted when contentLength is set. */
+  dataLength = 0;
+
   // Deframer state.
   readonly maxReceiveMessageSize: number;
   #hdr = 0; // bytes of the 5-byte prefix seen so far
