@@ -3,7 +3,8 @@
 // DATA frames, to an application that stopped reading.
 //
 // - Against the server (tests/interop/server.ts): StreamingOutputCall or FullDuplexCall asked to
-//   answer after 10 s, so the handler is alive and does not read.
+//   answer after a response interval (the issue used 10 s; 30 min here, so that a slow machine
+//   never sees the handler wake up mid-test), so the handler is alive and does not read.
 // - Against our client (the mirror): a raw server that keeps streaming responses to a call whose
 //   `for await` consumer stalls after the first one.
 //
@@ -34,7 +35,7 @@ function varint(n: number): number[] {
 }
 
 /** StreamingOutputCallRequest{response_parameters: [{size: 1, interval_us}]}. */
-export function slowRequest(intervalUs = 10_000_000): Uint8Array {
+export function slowRequest(intervalUs = 1_800_000_000): Uint8Array {
   const params = [0x08, 0x01, 0x10, ...varint(intervalUs)];
   return new Uint8Array([0x12, params.length, ...params]);
 }

@@ -6,7 +6,7 @@ import { assertEquals } from "@std/assert";
 import { ErrorCode, FrameType } from "./frame.ts";
 import type { ServerStream } from "./http2_server.ts";
 import { handshakenServer, rawClient, req, resp, settle, until } from "./_testing.ts";
-import { Code, StatusError } from "../status.ts";
+import { Code, type StatusError } from "../status.ts";
 
 Deno.test("A second HEADERS on a half-closed (remote) stream is RST_STREAM STREAM_CLOSED, request headers or trailers alike (§5.1)", async () => {
   const streams: ServerStream[] = [];
