@@ -31,6 +31,7 @@ import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
 import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
+import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/wire.ts";
@@ -75,9 +76,6 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.free
   maxConcurrentStreams: D.UNLIMITED_STREAMS,
   now: Date.now,
 });
-
-/** How many of our most recent RST_STREAMs tolerate the peer's frames still in flight. */
-const RECENT_RESETS = 1024;
 
 /** Initial capacity of the buffer that assembles HEADERS + CONTINUATION blocks. */
 const HEADER_BLOCK_BUFFER_SIZE = 1024;
@@ -126,14 +124,10 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
 
   // Defences.
   #controlQueued = 0;
-  // Empty DATA frames (without END_STREAM) as a leaky bucket: +1 per frame, drained with time.
-  #emptyData = 0;
-  #emptyDataAt = 0;
-  #resetWindowStart = 0;
-  #resetCount = 0;
-  /** Streams we sent RST_STREAM on, most recent RECENT_RESETS (insertion order in #resetOrder). */
-  readonly #resetByUs = new Set<number>();
-  readonly #resetOrder: number[] = [];
+  readonly #emptyData: EmptyDataBucket;
+  readonly #resets: ResetBudget;
+  /** Streams we sent RST_STREAM on lately: the peer's frames still in flight are ignored. */
+  readonly #resetByUs = new RecentResets();
 
   // BDP estimator (grpc-go bdp_estimator.go); null with static windows.
   readonly #bdp: BdpEstimator | null;
@@ -169,6 +163,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     });
     this.#parser.maxFrameSize = opts.maxFrameSize;
     this.#connRecv = new ConnRecvFlow(opts.initialConnWindowSize);
+    this.#emptyData = new EmptyDataBucket(opts.now);
+    this.#resets = new ResetBudget(opts.now);
     this.streamRecvWindow = opts.initialWindowSize;
     this.#bdp = opts.dynamicWindow ? new BdpEstimator(opts.initialWindowSize) : null;
     this.#prefaceLeft = isServer ? CONNECTION_PREFACE.length : 0;
@@ -494,15 +490,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     this.onStreamReset(s, code);
   }
 
-  // CVE-2019-9518 (empty frames flood): a burst of MAX_EMPTY_DATA_FRAMES is tolerated, and the
-  // bucket drains at EMPTY_DATA_FRAMES_PER_SECOND, so a healthy long-lived connection that sends
-  // the odd empty DATA frame is never killed; a flood is.
+  // CVE-2019-9518 (empty frames flood; defences.ts: a leaky bucket).
   #countEmptyData(): void {
-    const now = this.opts.now();
-    const drained = Math.max(0, now - this.#emptyDataAt) * D.EMPTY_DATA_FRAMES_PER_SECOND / 1000;
-    this.#emptyDataAt = now;
-    this.#emptyData = Math.max(0, this.#emptyData - drained) + 1;
-    if (this.#emptyData > D.MAX_EMPTY_DATA_FRAMES) {
+    if (!this.#emptyData.add()) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many empty DATA frames");
     }
   }
@@ -511,12 +501,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   // client gets GOAWAY ENHANCE_YOUR_CALM. Counts the peer's RST_STREAMs on open streams and our
   // resets of open streams for the peer's errors (#streamError).
   #countReset(): void {
-    const now = this.opts.now();
-    if (now - this.#resetWindowStart >= 1000) {
-      this.#resetWindowStart = now;
-      this.#resetCount = 0;
-    }
-    if (++this.#resetCount > D.MAX_RESETS_PER_SECOND) {
+    if (!this.#resets.add()) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many stream resets");
     }
   }
@@ -864,15 +849,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   }
 
   #writeRst(id: number, code: number): void {
-    // Remember the last RECENT_RESETS ids we reset: frames the peer sent before it saw our
-    // RST_STREAM are ignored on them.
-    if (!this.#resetByUs.has(id)) {
-      this.#resetByUs.add(id);
-      this.#resetOrder.push(id);
-      if (this.#resetOrder.length > RECENT_RESETS) {
-        this.#resetByUs.delete(this.#resetOrder.shift()!);
-      }
-    }
+    this.#resetByUs.add(id);
     writeRstStream(this.writer.out, id, code);
     this.#controlQueued++;
     this.writer.flushSoon();
