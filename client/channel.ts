@@ -12,6 +12,16 @@ import { closingError } from "./errors.ts";
 import type { ResolvedDialOptions } from "./options.ts";
 import { Picker, type Waiter } from "./picker.ts";
 import { Subchannel } from "./subchannel.ts";
+import {
+  CallRetryState,
+  type HedgingPolicy,
+  RetryBufferPool,
+  type RetryClock,
+  type RetryPolicy,
+  type RetrySettings,
+  RetryThrottler,
+  SYSTEM_RETRY_CLOCK,
+} from "./retry.ts";
 
 /** One target, one connection at a time (grpc-go ClientConn with pick_first). */
 export class Channel {
@@ -23,6 +33,11 @@ export class Channel {
   readonly #picker: Picker;
   /** One timer for every call's deadline (internal/deadline_timers.ts explains why). */
   readonly deadlines: DeadlineTimers = new DeadlineTimers();
+  /** Timers and randomness of retries and hedges (tests inject their own). */
+  retryClock: RetryClock = SYSTEM_RETRY_CLOCK;
+  /** Request bytes kept for retries by every call of the channel (gRFC A6 buffering). */
+  readonly retryBuffer: RetryBufferPool;
+  #retrySettings: RetrySettings;
   #closed = false;
   // Calls in progress: the sockets are ref'd only while there are some (Subchannel).
   #active = 0;
@@ -33,6 +48,44 @@ export class Channel {
     this.acceptEncoding = supportedEncodings();
     this.#subchannel = new Subchannel(target, opts);
     this.#picker = new Picker(this.#subchannel);
+    this.retryBuffer = new RetryBufferPool(opts.retryBufferSize);
+    this.#retrySettings = this.#makeRetrySettings(undefined);
+  }
+
+  #makeRetrySettings(throttler: RetryThrottler | undefined): RetrySettings {
+    return Object.freeze({
+      maxCallAttempts: this.opts.maxCallAttempts,
+      perRpcBufferSize: this.opts.maxRetryRPCBufferSize,
+      pool: this.retryBuffer,
+      throttler,
+      random: () => this.retryClock.random(),
+    });
+  }
+
+  /** The retry throttle of the current service config (gRFC A6 retryThrottling), if any. */
+  get retryThrottler(): RetryThrottler | undefined {
+    return this.#retrySettings.throttler;
+  }
+
+  /**
+   * A new call's retry state: the retry or hedging policy of its method in the service config
+   * (none with `disableRetry`), the channel's throttle and buffer pool.
+   */
+  newRetryState(path: string): CallRetryState {
+    let rp: RetryPolicy | undefined;
+    let hp: HedgingPolicy | undefined;
+    if (!this.opts.disableRetry) {
+      const mc = this.#retryPolicies(path);
+      rp = mc?.retryPolicy;
+      hp = mc?.hedgingPolicy;
+    }
+    return new CallRetryState(this.#retrySettings, rp, hp);
+  }
+
+  #retryPolicies(
+    _path: string,
+  ): { retryPolicy?: RetryPolicy; hedgingPolicy?: HedgingPolicy } | undefined {
+    return undefined;
   }
 
   get closed(): boolean {

@@ -18,6 +18,11 @@ import {
   checkWindows,
 } from "../internal/option_checks.ts";
 import type { StreamClientInterceptor, UnaryClientInterceptor } from "./interceptors.ts";
+import {
+  DEFAULT_MAX_CALL_ATTEMPTS,
+  DEFAULT_PER_RPC_RETRY_BUFFER_SIZE,
+  DEFAULT_RETRY_BUFFER_SIZE,
+} from "./retry.ts";
 
 /** This library's version, as sent in `user-agent`. */
 const VERSION = "0.1.0";
@@ -247,6 +252,32 @@ export interface DialOptions {
    * @default {undefined} (no compression)
    */
   compression?: string;
+  /**
+   * The most attempts a call may make under a retry or hedging policy of the service config:
+   * a policy's larger `maxAttempts` is lowered to this (gRFC A6 "Limits on Retries and
+   * Hedges"). Values below 2 mean the default. grpc-go: `WithMaxCallAttempts`.
+   * @default {5}
+   */
+  maxCallAttempts?: number;
+  /**
+   * Turns off retries and hedging from the service config (transparent retries of streams the
+   * server never processed still happen). grpc-go: `WithDisableRetry`.
+   * @default {false}
+   */
+  disableRetry?: boolean;
+  /**
+   * Request bytes one call keeps for replay on a retry or hedge; a call sending more commits
+   * to its current attempt (no more retries). grpc-go: `MaxRetryRPCBufferSize`.
+   * @default {262144}
+   */
+  maxRetryRPCBufferSize?: number;
+  /**
+   * Request bytes all calls of this client together keep for replay; a call whose next
+   * message does not fit commits. grpc-js: `grpc.retry_buffer_size` (grpc-go has no such
+   * limit).
+   * @default {16777216}
+   */
+  retryBufferSize?: number;
 }
 /** Dial options after defaults and checks. */
 export interface ResolvedDialOptions {
@@ -261,6 +292,10 @@ export interface ResolvedDialOptions {
   readonly minConnectTimeoutMs: number;
   readonly transport: Readonly<TransportOptions>;
   readonly compressor: Compressor | undefined;
+  readonly maxCallAttempts: number;
+  readonly disableRetry: boolean;
+  readonly maxRetryRPCBufferSize: number;
+  readonly retryBufferSize: number;
 }
 
 /** The context of option errors thrown by newClient / dial. */
@@ -341,7 +376,28 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
     ),
     transport,
     compressor: checkCompression(DIAL, o.compression),
+    maxCallAttempts: maxCallAttempts(o.maxCallAttempts),
+    disableRetry: o.disableRetry === true,
+    maxRetryRPCBufferSize: checkInt(
+      DIAL,
+      "maxRetryRPCBufferSize",
+      o.maxRetryRPCBufferSize,
+      DEFAULT_PER_RPC_RETRY_BUFFER_SIZE,
+    ),
+    retryBufferSize: checkInt(
+      DIAL,
+      "retryBufferSize",
+      o.retryBufferSize,
+      DEFAULT_RETRY_BUFFER_SIZE,
+    ),
   });
+}
+
+// grpc-go WithMaxCallAttempts: values below 2 mean the default.
+function maxCallAttempts(n: number | undefined): number {
+  if (n === undefined) return DEFAULT_MAX_CALL_ATTEMPTS;
+  const v = checkInt(DIAL, "maxCallAttempts", n, DEFAULT_MAX_CALL_ATTEMPTS, -(2 ** 31));
+  return v < 2 ? DEFAULT_MAX_CALL_ATTEMPTS : v;
 }
 
 export function toMetadata(md: Metadata | MetadataInit | undefined): Metadata | undefined {
