@@ -108,8 +108,12 @@ function isValidKey(key: string): boolean {
   return true;
 }
 
+// "grpc-" keys an application does set: a server's retry pushback (gRFC A6; grpc-go servers set
+// it with grpc.SetTrailer).
+const SETTABLE_GRPC_KEYS: ReadonlySet<string> = new Set(["grpc-retry-pushback-ms"]);
+
 function isReservedKey(key: string): boolean {
-  return key.startsWith("grpc-") || RESERVED_KEYS.has(key);
+  return (key.startsWith("grpc-") && !SETTABLE_GRPC_KEYS.has(key)) || RESERVED_KEYS.has(key);
 }
 
 function isBinaryKey(key: string): boolean {

@@ -92,10 +92,11 @@ Deno.test("Metadata.set() rejects reserved keys", () => {
     assertThrows(() => md.set(key, "x"), TypeError, "is reserved", key);
     assertThrows(() => md.append(key, "x"), TypeError, "is reserved", key);
   }
-  // user-agent is metadata, as in grpc-go.
+  // user-agent is metadata, as in grpc-go; so is a server's retry pushback (gRFC A6).
   md.set("user-agent", "my-app/1.0");
   assertEquals(md.get("user-agent"), "my-app/1.0");
-  assertEquals(md.size, 0 + 1);
+  md.set("grpc-retry-pushback-ms", "100");
+  assertEquals(md.size, 2);
 });
 
 Deno.test("Metadata.set() rejects values that do not suit the key", () => {

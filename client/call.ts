@@ -294,6 +294,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       if (v === HedgeVerdict.Fatal) return this.#commit(a);
       this.#lastFailed = a;
       if (v === HedgeVerdict.Continue) this.#armHedge(st.nextHedgeDelayMs);
+      else this.#clearTimer(); // pushback said stop: no more attempts
       if (this.#active.length === 0 && this.#timer === undefined) this.#commit(a);
       return;
     }
@@ -328,12 +329,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       return;
     }
     this.#startAttempt(st.attempts - 1);
-    if (st.attempts < st.maxAttempts) {
-      this.#timer = this.#ch.retryClock.setTimer(() => {
-        this.#timer = undefined;
-        this.#hedge();
-      }, st.hedgingPolicy!.hedgingDelayMs);
-    }
+    if (st.attempts < st.maxAttempts) this.#armHedge(st.hedgingPolicy!.hedgingDelayMs);
   }
 
   #clearTimer(): void {

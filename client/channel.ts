@@ -22,6 +22,7 @@ import {
   RetryThrottler,
   SYSTEM_RETRY_CLOCK,
 } from "./retry.ts";
+import { type MethodRetryConfig, retryConfigFor } from "./retry_config.ts";
 
 /** One target, one connection at a time (grpc-go ClientConn with pick_first). */
 export class Channel {
@@ -49,7 +50,10 @@ export class Channel {
     this.#subchannel = new Subchannel(target, opts);
     this.#picker = new Picker(this.#subchannel);
     this.retryBuffer = new RetryBufferPool(opts.retryBufferSize);
-    this.#retrySettings = this.#makeRetrySettings(undefined);
+    const t = opts.retryServiceConfig?.retryThrottling;
+    this.#retrySettings = this.#makeRetrySettings(
+      t === undefined ? undefined : new RetryThrottler(t.maxTokens, t.tokenRatio),
+    );
   }
 
   #makeRetrySettings(throttler: RetryThrottler | undefined): RetrySettings {
@@ -82,10 +86,9 @@ export class Channel {
     return new CallRetryState(this.#retrySettings, rp, hp);
   }
 
-  #retryPolicies(
-    _path: string,
-  ): { retryPolicy?: RetryPolicy; hedgingPolicy?: HedgingPolicy } | undefined {
-    return undefined;
+  #retryPolicies(path: string): MethodRetryConfig | undefined {
+    const sc = this.opts.retryServiceConfig;
+    return sc === undefined ? undefined : retryConfigFor(sc, path);
   }
 
   get closed(): boolean {

@@ -23,6 +23,7 @@ import {
   DEFAULT_PER_RPC_RETRY_BUFFER_SIZE,
   DEFAULT_RETRY_BUFFER_SIZE,
 } from "./retry.ts";
+import { parseRetryServiceConfig, type RetryServiceConfig } from "./retry_config.ts";
 
 /** This library's version, as sent in `user-agent`. */
 const VERSION = "0.1.0";
@@ -278,6 +279,13 @@ export interface DialOptions {
    * @default {16777216}
    */
   retryBufferSize?: number;
+  /**
+   * The service config used (gRFC A2 JSON, as text or object); for now its retry parts only:
+   * `methodConfig[].retryPolicy` / `hedgingPolicy` and `retryThrottling` (gRFC A6). Checked at
+   * once. grpc-go: `WithDefaultServiceConfig`.
+   * @default {undefined}
+   */
+  defaultServiceConfig?: string | Record<string, unknown>;
 }
 /** Dial options after defaults and checks. */
 export interface ResolvedDialOptions {
@@ -296,6 +304,7 @@ export interface ResolvedDialOptions {
   readonly disableRetry: boolean;
   readonly maxRetryRPCBufferSize: number;
   readonly retryBufferSize: number;
+  readonly retryServiceConfig: RetryServiceConfig | undefined;
 }
 
 /** The context of option errors thrown by newClient / dial. */
@@ -390,6 +399,9 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
       o.retryBufferSize,
       DEFAULT_RETRY_BUFFER_SIZE,
     ),
+    retryServiceConfig: o.defaultServiceConfig === undefined
+      ? undefined
+      : parseRetryServiceConfig(o.defaultServiceConfig),
   });
 }
 

@@ -5,8 +5,8 @@
 // numbered across all of them in order of arrival.
 
 import {
-  type Codec,
   Code,
+  type Codec,
   codeName,
   Metadata,
   type MethodDefinition,
