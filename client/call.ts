@@ -449,10 +449,12 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
   }
 
   // A send on an attempt failed: only the call's own failure is the sender's business (a
-  // failed attempt may be retried; its status comes from recvMsg).
-  readonly #sendFailed = (): Promise<void> => {
-    return this.#done && this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
-  };
+  // failed attempt may be retried; its status comes from recvMsg). Made once per call, on use.
+  #sendFailedFn: (() => Promise<void>) | undefined;
+  get #sendFailed(): () => Promise<void> {
+    return this.#sendFailedFn ??= () =>
+      this.#done && this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
+  }
 
   closeSend(): void {
     if (this.#halfClosed) return;
