@@ -1,6 +1,7 @@
 /**
- * gRPC status: codes, the {@linkcode StatusError} every failed call ends with, and the wire
- * forms of a status (`grpc-message` percent-encoding, `grpc-status-details-bin`).
+ * gRPC status: codes, the {@linkcode StatusError} every failed call ends with, typed rich error
+ * details ({@linkcode DetailType}, {@linkcode packDetail}, `findDetails`), and the wire forms of
+ * a status (`grpc-message` percent-encoding, `grpc-status-details-bin`).
  *
  * @module
  */
@@ -146,6 +147,86 @@ export interface StatusDetail {
 }
 
 /**
+ * A message type that can travel as a status detail: its fully qualified protobuf name and a
+ * codec. The `google.rpc` types ({@linkcode BadRequest}, {@linkcode ErrorInfo}…) are built in;
+ * {@linkcode detailType} makes one from any codec or protobufjs type. Connect-ES: a `DescMessage`
+ * passed to `findDetails`; grpc-go: a generated message in `status.WithDetails`.
+ *
+ * @typeParam T The decoded message.
+ * @typeParam I What `encode` accepts (for the built-ins, `T` with every field optional).
+ *
+ * @example A detail type written by hand
+ * ```ts
+ * import { Code, type DetailType, packDetail, StatusError } from "@seed/grpc";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const Text: DetailType<string> = {
+ *   typeName: "example.Text",
+ *   encode: (value) => new TextEncoder().encode(value),
+ *   decode: (bytes) => new TextDecoder().decode(bytes),
+ * };
+ * const err = new StatusError(Code.Internal, "no", { details: [packDetail(Text, "why")] });
+ * assertEquals(err.details[0].typeUrl, "type.googleapis.com/example.Text");
+ * assertEquals(err.findDetails(Text), ["why"]);
+ * ```
+ */
+export interface DetailType<T, I = T> {
+  /** The fully qualified message name, without a leading dot: `"google.rpc.BadRequest"`. */
+  readonly typeName: string;
+  /**
+   * Serializes one message.
+   *
+   * @param value The message.
+   * @returns Its wire bytes.
+   */
+  encode(value: I): Uint8Array;
+  /**
+   * Parses one message.
+   *
+   * @param bytes Its wire bytes.
+   * @returns The message.
+   * @throws {Error} If the bytes are not a valid message of this type.
+   */
+  decode(bytes: Uint8Array): T;
+}
+
+/** The type URL prefix of `google.protobuf.Any` as grpc-go, Connect-ES and others write it. */
+const TYPE_URL_PREFIX = "type.googleapis.com/";
+
+/**
+ * Packs a message into a status detail (a `google.protobuf.Any`): its type URL is
+ * `type.googleapis.com/` + the type's name. grpc-go: `anypb.New` (what `status.WithDetails`
+ * does for each message).
+ *
+ * @typeParam I What the type encodes.
+ * @param type The detail's type, e.g. {@linkcode BadRequest}.
+ * @param value The message.
+ * @returns The detail, for {@linkcode StatusErrorOptions.details}.
+ * @throws {TypeError} If the type cannot encode `value`.
+ *
+ * @example Fail a call with a BadRequest
+ * ```ts
+ * import { BadRequest, Code, packDetail, StatusError } from "@seed/grpc";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const err = new StatusError(Code.InvalidArgument, "Cannot create user", {
+ *   details: [packDetail(BadRequest, {
+ *     fieldViolations: [{ field: "email", description: "not an email address" }],
+ *   })],
+ * });
+ * assertEquals(err.details[0].typeUrl, "type.googleapis.com/google.rpc.BadRequest");
+ * ```
+ */
+export function packDetail<I>(type: DetailType<unknown, I>, value: I): StatusDetail {
+  return { typeUrl: TYPE_URL_PREFIX + type.typeName, value: type.encode(value) };
+}
+
+// The message name in a type URL: what follows the last "/" (protobuf's Any rules).
+function typeNameOf(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
+}
+
+/**
  * Options for {@linkcode StatusError}.
  *
  * @example Trailers and a cause
@@ -249,6 +330,44 @@ export class StatusError extends Error {
     this.rawMessage = text;
     this.metadata = options?.metadata ?? new Metadata();
     this.details = options?.details ?? [];
+  }
+
+  /**
+   * Decodes the details of one type: every detail whose type URL names `type.typeName` (any
+   * URL prefix), in order. A detail that does not decode as that type is skipped, as Connect-ES
+   * does (grpc-go's `Details()` returns the error in its place). grpc-go: `status.Details`.
+   *
+   * @typeParam T The decoded message.
+   * @param type The detail's type, e.g. {@linkcode BadRequest} or one from
+   * {@linkcode detailType}.
+   * @returns The decoded details; empty when there are none.
+   *
+   * @example Read a BadRequest back
+   * ```ts
+   * import { BadRequest, Code, packDetail, RetryInfo, StatusError } from "@seed/grpc";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const err = new StatusError(Code.InvalidArgument, "Cannot create user", {
+   *   details: [packDetail(BadRequest, {
+   *     fieldViolations: [{ field: "email", description: "not an email address" }],
+   *   })],
+   * });
+   * const [bad] = err.findDetails(BadRequest);
+   * assertEquals(bad.fieldViolations[0].field, "email");
+   * assertEquals(err.findDetails(RetryInfo), []);
+   * ```
+   */
+  findDetails<T>(type: DetailType<T, never>): T[] {
+    const out: T[] = [];
+    for (const d of this.details) {
+      if (typeNameOf(d.typeUrl) !== type.typeName) continue;
+      try {
+        out.push(type.decode(d.value));
+      } catch {
+        // Not a valid message of this type: skipped (see above).
+      }
+    }
+    return out;
   }
 
   /**
