@@ -13,14 +13,16 @@
 // No generated code: the service descriptor is built from a FileDescriptorProto with the same
 // names and numbers as echo.proto (only the fields used here).
 import http2 from "node:http2";
-import { create, createFileRegistry } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
-import {
-  compressionBrotli,
-  connectNodeAdapter,
-  createGrpcTransport,
-} from "@connectrpc/connect-node";
+import { createRequire } from "node:module";
+// require(): the packages resolve from tests/peers/node_modules under Node, and `deno check`
+// (which sees this file through `deno task check`) does not try to resolve them.
+const require = createRequire(import.meta.url);
+const { create, createFileRegistry } = require("@bufbuild/protobuf");
+const { FileDescriptorProtoSchema } = require("@bufbuild/protobuf/wkt");
+const { createClient } = require("@connectrpc/connect");
+const { compressionBrotli, connectNodeAdapter, createGrpcTransport } = require(
+  "@connectrpc/connect-node",
+);
 import { finish, parseClientArgs, parseFlags, runReported } from "./_cli.mjs";
 
 // google.protobuf.FieldDescriptorProto: TYPE_STRING 9, TYPE_BYTES 12, TYPE_INT32 5;
@@ -39,7 +41,11 @@ const file = create(FileDescriptorProtoSchema, {
   }],
   service: [{
     name: "Echo",
-    method: [{ name: "Unary", inputType: ".peer.EchoMsg", outputType: ".peer.EchoMsg" }],
+    method: [{
+      name: "Unary",
+      inputType: ".peer.EchoMsg",
+      outputType: ".peer.EchoMsg",
+    }],
   }],
 });
 const registry = createFileRegistry(file, () => undefined);
@@ -48,9 +54,12 @@ const EchoMsg = registry.getMessage("peer.EchoMsg");
 
 class Failure extends Error {}
 
-async function serve(flags) {
+function serve(flags) {
   const routes = (router) => router.service(Echo, { unary: (req) => req });
-  const handler = connectNodeAdapter({ routes, acceptCompression: [compressionBrotli] });
+  const handler = connectNodeAdapter({
+    routes,
+    acceptCompression: [compressionBrotli],
+  });
   const server = http2.createServer(handler);
   server.listen(Number(flags.port ?? 0), "127.0.0.1", () => {
     process.stdout.write(`READY port=${server.address().port}\n`);
@@ -81,8 +90,13 @@ async function callAll(address) {
         encoding = h.get("grpc-encoding");
       },
     });
-    if (encoding !== "br") throw new Failure(`response grpc-encoding ${encoding}, want br`);
-    if (res.text !== c.text || res.count !== c.count || !equalBytes(res.data, c.data)) {
+    if (encoding !== "br") {
+      throw new Failure(`response grpc-encoding ${encoding}, want br`);
+    }
+    if (
+      res.text !== c.text || res.count !== c.count ||
+      !equalBytes(res.data, c.data)
+    ) {
       throw new Failure(`echo of ${c.text.length} chars came back different`);
     }
   }
@@ -100,10 +114,12 @@ const mode = (() => {
   }
 })();
 if (mode === "server") {
-  await serve(parseFlags(process.argv.slice(2)));
+  serve(parseFlags(process.argv.slice(2)));
 } else if (mode === "client") {
   const argv = process.argv.slice(2).filter((a) => !a.startsWith("--mode"));
-  const { address } = parseClientArgs([...argv, "--case=brotli"], "case", { brotli: 1 }, "case");
+  const { address } = parseClientArgs([...argv, "--case=brotli"], "case", {
+    brotli: 1,
+  }, "case");
   await runReported("brotli", () => callAll(address), 30_000, Failure);
 } else {
   finish(2, `bad --mode ${JSON.stringify(mode)}; known: server client`);
