@@ -51,8 +51,9 @@ const MAX_CHUNK = 4 * 1024 * 1024;
 
 /**
  * Decompresses a whole zstd stream (one or more frames) or brotli stream into at most `maxSize`
- * bytes.
- * Never allocates more than about `maxSize` + 16 KiB of output.
+ * bytes. Output chunks never add up to more than `maxSize` + 1 bytes (then one copy joins them);
+ * the decoders' own windows are bounded by their formats (zstd: 128 MiB, touched only as far as
+ * the output goes; brotli: 16 MiB).
  *
  * @throws {StatusError} RESOURCE_EXHAUSTED past `maxSize`; INTERNAL for a truncated or corrupt
  * stream, or bytes after its end.
