@@ -59,8 +59,9 @@ export interface BrotliCompressorOptions {
  * Creates a `"br"` compressor with a chosen quality. Register it to replace the built-in
  * {@linkcode brotli} for the whole process.
  *
- * Decompression stops at `maxSize` without allocating past it, and refuses truncated, corrupt or
- * trailing data.
+ * Decompression stops at `maxSize` without allocating past it, and refuses truncated or trailing
+ * data and what the decoder finds corrupt. The format has no checksum (gzip has a CRC-32), so a
+ * changed byte inside a stream may decode to different bytes; TCP and TLS protect them in transit.
  *
  * @param options The compression quality.
  * @returns A compressor named `"br"`.

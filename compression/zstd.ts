@@ -61,9 +61,10 @@ export interface ZstdCompressorOptions {
  * {@linkcode zstd} for the whole process.
  *
  * Each message is one frame that records its size (`pledgedSrcSize`), so a receiver's decoder
- * sizes its window to the message. Decompression accepts any RFC 8878 stream (several frames,
- * skippable frames, checksums), stops at `maxSize` without allocating past it, and refuses
- * truncated or trailing data.
+ * sizes its window to the message; no content checksum is added (libzstd's default, as tonic
+ * sends; TCP and TLS already protect the bytes). Decompression accepts any RFC 8878 stream
+ * (several frames, skippable frames, checksums, which are verified), stops at `maxSize` without
+ * allocating past it, and refuses truncated or trailing data.
  *
  * @param options The compression level.
  * @returns A compressor named `"zstd"`.
