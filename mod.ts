@@ -39,6 +39,7 @@
  */
 
 export * from "./status.ts";
+export * from "./errdetails.ts";
 export * from "./metadata.ts";
 export * from "./codec.ts";
 export * from "./compression.ts";
