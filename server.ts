@@ -28,6 +28,14 @@ import {
 } from "./transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS, unavailable } from "./transport/connection.ts";
 import * as D from "./transport/defaults.ts";
+import type { RawConn } from "./transport/writer.ts";
+import { defaultLogger, type Logger } from "./logger.ts";
+import { INSECURE_AUTH_INFO, type Peer } from "./peer.ts";
+import {
+  denoTlsHandshaker,
+  type ServerHandshaker,
+  type ServerListener,
+} from "./credentials/tls_server.ts";
 
 /** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
 export interface ServerOptions {
@@ -100,6 +108,12 @@ export interface ServerOptions {
    * @default {0}
    */
   compressionMinSize?: number;
+  /**
+   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
+   * clients that did not negotiate `h2`. grpc-go: grpclog.
+   * @default {defaultLogger} (warnings and errors to stderr)
+   */
+  logger?: Logger;
 }
 
 /** The context every handler and interceptor gets: metadata, cancellation, response metadata. */
@@ -112,8 +126,11 @@ export interface ServerContext {
   readonly signal: AbortSignal;
   /** The call's deadline (epoch ms), when the client sent `grpc-timeout`. */
   readonly deadline: number | undefined;
-  /** The client's address. */
-  readonly peer: Deno.Addr | undefined;
+  /**
+   * The client: its address and what the connection's security handshake established (under
+   * mutual TLS, its verified certificate's subject and SANs). grpc-go: `peer.FromContext`.
+   */
+  readonly peer: Peer | undefined;
   /** Whether the request message most recently received was compressed. */
   readonly requestCompressed: boolean;
   /** Adds metadata to the response headers (sent with the first message, or at the end). */
@@ -240,6 +257,8 @@ export interface ResolvedServerOptions {
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
   /** See {@linkcode ServerOptions.streamInterceptors}. */
   readonly streamInterceptors: readonly StreamServerInterceptor[];
+  /** See {@linkcode ServerOptions.logger}. */
+  readonly logger: Logger;
 }
 
 /**
@@ -312,6 +331,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+    logger: o.logger ?? defaultLogger,
   });
 }
 
@@ -363,8 +383,10 @@ export class Server {
   readonly #services = new Set<string>();
   readonly #quit = new OnceEvent();
   readonly #done = new OnceEvent();
-  readonly #listeners = new Set<Deno.Listener>();
+  readonly #listeners = new Set<Listener>();
   readonly #conns = new Set<ServerTransport>();
+  // Connections whose security handshake is running (closed by stop() and gracefulStop()).
+  readonly #handshaking = new Set<ServerHandshaker>();
   readonly #serving = new Set<Promise<void>>();
   #draining = false;
   #started = false;
@@ -423,8 +445,11 @@ export class Server {
   /**
    * Accepts connections on `listener` and serves them until {@linkcode Server.stop} or
    * {@linkcode Server.gracefulStop}; resolves once the server has stopped. Temporary accept
-   * errors are retried after 5 ms, doubling to 1 s.
-   * @param listener A listener from `Deno.listen` (TCP or unix).
+   * errors are retried after 5 ms, doubling to 1 s. Each connection's security handshake (TLS)
+   * runs apart from the accept loop, bounded by `connectionTimeoutMs`: a client that fails it or
+   * stays silent costs one connection and a logged warning.
+   * @param listener Plaintext: `Deno.listen` (TCP or unix). TLS: the listener of
+   * {@linkcode ServerTlsCredentials.listen}, or `Deno.listenTls` with `alpnProtocols: ["h2"]`.
    * @returns Resolves when the server stops; rejects on a fatal accept error.
    * @example Serve on a free port
    * ```ts
@@ -436,14 +461,18 @@ export class Server {
    * await serving;
    * ```
    */
-  async serve(listener: Deno.Listener): Promise<void> {
+  async serve(listener: Deno.Listener | ServerListener): Promise<void> {
     if (this.#quit.hasFired()) {
       listener.close();
       throw new Error("Cannot serve: the server has stopped");
     }
     this.#started = true;
     this.#listeners.add(listener);
-    const loop = acceptLoop(listener, (c) => this.#handleRawConn(c), this.#quit);
+    const loop = acceptLoop<Deno.Conn | ServerHandshaker>(
+      listener,
+      (c) => this.#handleRawConn(c),
+      this.#quit,
+    );
     this.#serving.add(loop.catch(() => {}));
     try {
       await loop;
@@ -460,21 +489,71 @@ export class Server {
   }
 
   // grpc-go handleRawConn: deadline for the handshake, then the transport, addConn, serveStreams.
-  #handleRawConn(conn: Deno.Conn): void {
+  #handleRawConn(raw: Deno.Conn | ServerHandshaker): void {
     if (this.#quit.hasFired()) {
-      conn.close();
+      raw.close();
       return;
     }
-    try {
-      (conn as Deno.TcpConn).setNoDelay?.(true);
-    } catch {
-      // unix sockets have no Nagle
+    let hs: ServerHandshaker | undefined;
+    if ("serverHandshake" in raw) hs = raw;
+    else if (typeof (raw as Deno.TlsConn).handshake === "function") {
+      hs = denoTlsHandshaker(raw as Deno.TlsConn);
     }
-    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(s, conn));
+    if (hs === undefined) {
+      // Plaintext: no handshake, the transport starts now (and its timer covers the preface).
+      const conn = raw as Deno.Conn;
+      try {
+        (conn as Deno.TcpConn).setNoDelay?.(true);
+      } catch {
+        // unix sockets have no Nagle
+      }
+      this.#startTransport(conn, { addr: conn.remoteAddr, authInfo: INSECURE_AUTH_INFO }, 0);
+      return;
+    }
+    void this.#secureHandshake(hs);
+  }
+
+  // The credentials' server handshake under connectionTimeoutMs (grpc-go
+  // useTransportAuthenticator with the conn deadline set); the rest of the deadline then covers
+  // the HTTP/2 preface and SETTINGS.
+  async #secureHandshake(hs: ServerHandshaker): Promise<void> {
+    const started = Date.now();
+    this.#handshaking.add(hs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      hs.close();
+    }, this.#opts.connectionTimeoutMs);
+    try {
+      const { conn, authInfo } = await hs.serverHandshake();
+      if (this.#quit.hasFired()) {
+        conn.close();
+        return;
+      }
+      this.#startTransport(conn, { addr: hs.remoteAddr, authInfo }, Date.now() - started);
+    } catch (err) {
+      hs.close();
+      if (this.#quit.hasFired()) return;
+      const cause = timedOut
+        ? `handshake not completed within connectionTimeoutMs ${this.#opts.connectionTimeoutMs}`
+        : errorMessage(err);
+      this.#opts.logger.warning(
+        `grpc: Server.Serve failed to complete security handshake from ${
+          addrString(hs.remoteAddr)
+        }: ${cause}`,
+      );
+    } finally {
+      clearTimeout(timer);
+      this.#handshaking.delete(hs);
+    }
+  }
+
+  #startTransport(conn: RawConn, peer: Peer, elapsedMs: number): void {
+    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(s, peer));
     this.#conns.add(t);
     const timer = setTimeout(
       () => t.close(unavailable("Connection handshake timed out")),
-      this.#opts.connectionTimeoutMs,
+      Math.max(1, this.#opts.connectionTimeoutMs - elapsedMs),
     );
     t.handshaked.then(() => {
       clearTimeout(timer);
@@ -487,7 +566,7 @@ export class Server {
     t.begin();
   }
 
-  #handleStream(s: ServerStream, conn: Deno.Conn): void {
+  #handleStream(s: ServerStream, peer: Peer): void {
     if (!isGrpcContentType(s.contentType)) {
       // PROTOCOL-HTTP2.md: a non-gRPC content-type is answered 415 Unsupported Media Type;
       // grpc-go operateHeaders sends it with INVALID_ARGUMENT.
@@ -544,7 +623,7 @@ export class Server {
       this.#deadlines,
       s,
       route.method,
-      conn,
+      peer,
       decompressor,
       deadline,
     );
@@ -617,7 +696,18 @@ export class Server {
         // already closed
       }
     }
+    for (const hs of this.#handshaking) hs.close();
   }
+}
+
+/** What the server needs of a listener: `Deno.Listener` and {@linkcode ServerListener} both fit. */
+type Listener = Deno.Listener | ServerListener;
+
+function addrString(a: Deno.Addr): string {
+  if (a.transport === "tcp" || a.transport === "udp") {
+    return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+  }
+  return "path" in a ? `unix:${a.path}` : String(a.transport);
 }
 
 function unknownMethodMessage(path: string, services: Set<string>): string {
@@ -640,7 +730,7 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
   readonly #opts: ResolvedServerOptions;
   readonly #s: ServerStream;
   readonly #m: MethodDefinition;
-  readonly #conn: Deno.Conn;
+  readonly peer: Peer;
   readonly #decompressor: Compressor | undefined;
   readonly deadline: number | undefined;
   #metadata: Metadata | undefined;
@@ -662,7 +752,7 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
     deadlines: DeadlineTimers,
     s: ServerStream,
     m: MethodDefinition,
-    conn: Deno.Conn,
+    peer: Peer,
     decompressor: Compressor | undefined,
     deadline: number | undefined,
   ) {
@@ -670,7 +760,7 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
     this.#deadlines = deadlines;
     this.#s = s;
     this.#m = m;
-    this.#conn = conn;
+    this.peer = peer;
     this.#decompressor = decompressor;
     this.deadline = deadline;
     s.onCancel = () => this.#abort(CANCELLED_REASON);
@@ -690,14 +780,6 @@ class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
 
   get metadata(): Metadata {
     return this.#metadata ??= Metadata.fromHeaders(this.#s.headers);
-  }
-
-  get peer(): Deno.Addr | undefined {
-    try {
-      return this.#conn.remoteAddr;
-    } catch {
-      return undefined;
-    }
   }
 
   get signal(): AbortSignal {
