@@ -8,347 +8,55 @@
  */
 
 import type { MethodDefinition, ServiceDefinition } from "./codec.ts";
-import { Code, encodeGrpcMessage, encodeStatusDetails, StatusError } from "./status.ts";
-import { Metadata } from "./metadata.ts";
-import {
-  type Compressor,
-  getCompressor,
-  negotiateEncoding,
-  supportedEncodings,
-} from "./compression.ts";
+import { Code, encodeGrpcMessage } from "./status.ts";
+import { type Compressor, getCompressor, supportedEncodings } from "./compression.ts";
 import { OnceEvent } from "./internal/event.ts";
-import { decodeTimeout } from "./internal/timeout.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
-import { encodeBinaryHeader, errorMessage, isGrpcContentType } from "./internal/wire.ts";
-import { type DeadlineEntry, DeadlineTimers } from "./internal/deadline_timers.ts";
+import { DeadlineTimers } from "./internal/deadline_timers.ts";
 import {
   type ServerStream,
   ServerTransport,
   type ServerTransportOptions,
 } from "./transport/http2_server.ts";
-import { DEFAULT_TRANSPORT_OPTIONS, unavailable } from "./transport/connection.ts";
-import * as D from "./transport/defaults.ts";
+import { unavailable } from "./transport/connection.ts";
 import type { RawConn } from "./transport/writer.ts";
-import { defaultLogger, type Logger } from "./logger.ts";
 import { INSECURE_AUTH_INFO, type Peer } from "./peer.ts";
 import {
   denoTlsHandshaker,
   type ServerHandshaker,
   type ServerListener,
 } from "./credentials/tls_server.ts";
+import { errorMessage } from "./internal/wire.ts";
+import { ServerCall } from "./server/call.ts";
+import type { Handler, ServiceImplementation, UnaryHandler } from "./server/handler.ts";
+import {
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+  transportOptions,
+} from "./server/options.ts";
 
-/** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
-export interface ServerOptions {
-  /**
-   * Largest request message in bytes (after decompression); larger fails RESOURCE_EXHAUSTED.
-   * grpc-go: MaxRecvMsgSize.
-   * @default {4194304}
-   */
-  maxReceiveMessageSize?: number;
-  /**
-   * Largest response message in bytes; larger fails RESOURCE_EXHAUSTED. grpc-go: MaxSendMsgSize.
-   * @default {2147483647}
-   */
-  maxSendMessageSize?: number;
-  /**
-   * Time a new connection has to send the HTTP/2 preface and SETTINGS before it is closed, in
-   * ms. grpc-go: ConnectionTimeout.
-   * @default {120000}
-   */
-  connectionTimeoutMs?: number;
-  /**
-   * SETTINGS_MAX_CONCURRENT_STREAMS, and the cap on running handlers per connection. grpc-go:
-   * MaxConcurrentStreams.
-   * @default {4294967295} (unlimited)
-   */
-  maxConcurrentStreams?: number;
-  /**
-   * Stream flow-control window in bytes; setting it (or `initialConnWindowSize`) turns off the
-   * BDP estimator. grpc-go: InitialWindowSize.
-   * @default {65535}, grown by BDP estimation up to 16 MiB
-   */
-  initialWindowSize?: number;
-  /**
-   * Connection flow-control window in bytes. grpc-go: InitialConnWindowSize.
-   * @default {65535}, grown by BDP estimation up to 16 MiB
-   */
-  initialConnWindowSize?: number;
-  /**
-   * Largest request header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE). grpc-go:
-   * MaxHeaderListSize.
-   * @default {16777216}
-   */
-  maxHeaderListSize?: number;
-  /** Keepalive enforcement against PING floods. grpc-go: KeepaliveEnforcementPolicy. */
-  keepaliveEnforcementPolicy?: {
-    /**
-     * Minimum time between client pings, in ms; closer pings are strikes, and the third strike
-     * closes the connection with GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
-     * @default {300000}
-     */
-    minTimeMs?: number;
-    /**
-     * Allow pings when no call is active.
-     * @default {false}
-     */
-    permitWithoutStream?: boolean;
-  };
-  /** Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor. */
-  unaryInterceptors?: UnaryServerInterceptor[];
-  /** Stream interceptors; the first is the outermost. grpc-go: ChainStreamInterceptor. */
-  streamInterceptors?: StreamServerInterceptor[];
-  /**
-   * Encoding for responses (e.g. `"gzip"`), used when the client accepts it. Without it, a
-   * response uses the request's encoding, as grpc-go does. Handlers can override per call.
-   * @default {undefined}
-   */
-  compression?: string;
-  /**
-   * Responses smaller than this many bytes are sent uncompressed.
-   * @default {0}
-   */
-  compressionMinSize?: number;
-  /**
-   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
-   * clients that did not negotiate `h2`. grpc-go: grpclog.
-   * @default {defaultLogger} (warnings and errors to stderr)
-   */
-  logger?: Logger;
-}
-
-/** The context every handler and interceptor gets: metadata, cancellation, response metadata. */
-export interface ServerContext {
-  /** The full method path, e.g. `/helloworld.Hello/SayHello`. */
-  readonly method: string;
-  /** The request metadata (headers). */
-  readonly metadata: Metadata;
-  /** Aborts when the client cancels, the deadline passes, or the server stops. */
-  readonly signal: AbortSignal;
-  /** The call's deadline (epoch ms), when the client sent `grpc-timeout`. */
-  readonly deadline: number | undefined;
-  /**
-   * The client: its address and what the connection's security handshake established (under
-   * mutual TLS, its verified certificate's subject and SANs). grpc-go: `peer.FromContext`.
-   */
-  readonly peer: Peer | undefined;
-  /** Whether the request message most recently received was compressed. */
-  readonly requestCompressed: boolean;
-  /** Adds metadata to the response headers (sent with the first message, or at the end). */
-  setHeader(metadata: Metadata): void;
-  /** Sends the response headers now, with `metadata` added. grpc-go: grpc.SendHeader. */
-  sendHeader(metadata?: Metadata): void;
-  /** Adds metadata to the trailers. grpc-go: grpc.SetTrailer. */
-  setTrailer(metadata: Metadata): void;
-  /** Compresses responses with this encoding (before headers are sent); `"identity"` for none. */
-  setCompression(encoding: string): void;
-  /** Turns compression of the following response messages on or off (encoding stays). */
-  setMessageCompression(enabled: boolean): void;
-}
-
-/** A unary handler: `async (request, ctx) => response`. */
-export type UnaryHandler<Req = unknown, Res = unknown> = (
-  request: Req,
-  ctx: ServerContext,
-) => Res | Promise<Res>;
-/** A server-streaming handler: an async generator `async function* (request, ctx)`. */
-export type ServerStreamingHandler<Req = unknown, Res = unknown> = (
-  request: Req,
-  ctx: ServerContext,
-) => AsyncIterable<Res> | Iterable<Res>;
-/** A client-streaming handler: `async (requests, ctx) => response`. */
-export type ClientStreamingHandler<Req = unknown, Res = unknown> = (
-  requests: AsyncIterable<Req>,
-  ctx: ServerContext,
-) => Res | Promise<Res>;
-/** A bidi-streaming handler: `(requests, ctx) => AsyncIterable<response>`. */
-export type BidiStreamingHandler<Req = unknown, Res = unknown> = (
-  requests: AsyncIterable<Req>,
-  ctx: ServerContext,
-) => AsyncIterable<Res> | Iterable<Res>;
-
-/** Any of the four handler kinds. */
-export type Handler = (
-  // One signature for the four kinds, so handler parameters are inferred in an implementation
-  // object literal (a union of function types would leave them implicitly `any`): the first
-  // argument is the request (unary, server streaming) or an AsyncIterable of requests.
-  // deno-lint-ignore no-explicit-any
-  requestOrRequests: any,
-  ctx: ServerContext,
-  // deno-lint-ignore no-explicit-any
-) => any;
-
-/**
- * A service implementation: handlers keyed by lowerCamelCase method name (`sayHello`), each one
- * of {@linkcode UnaryHandler}, {@linkcode ServerStreamingHandler},
- * {@linkcode ClientStreamingHandler} or {@linkcode BidiStreamingHandler} by the method's kind.
- */
-export type ServiceImplementation = Record<string, Handler>;
-
-/** What a unary interceptor knows about the call. grpc-go: UnaryServerInfo. */
-export interface UnaryServerInfo {
-  /** The method being called. */
-  readonly method: MethodDefinition;
-}
-
-/**
- * Wraps unary handlers: call `handler(request, ctx)` to continue, or answer / throw instead.
- * grpc-go: UnaryServerInterceptor.
- */
-export type UnaryServerInterceptor = (
-  request: unknown,
-  ctx: ServerContext,
-  info: UnaryServerInfo,
-  handler: (request: unknown, ctx: ServerContext) => Promise<unknown>,
-) => Promise<unknown>;
-
-/** The message-level view of a streaming call that stream interceptors can wrap. */
-export interface ServerCallStream {
-  /** The call's context. */
-  readonly context: ServerContext;
-  /** The next request, or `null` when the client is done sending. */
-  recvMsg(): Promise<unknown | null>;
-  /** Sends one response. */
-  sendMsg(message: unknown): Promise<void>;
-}
-
-/** What a stream interceptor knows about the call. grpc-go: StreamServerInfo. */
-export interface StreamServerInfo {
-  /** The method being called. */
-  readonly method: MethodDefinition;
-}
-
-/**
- * Wraps streaming handlers (client, server and bidi streaming): call `handler(stream)` to
- * continue, possibly with a wrapped stream. grpc-go: StreamServerInterceptor.
- */
-export type StreamServerInterceptor = (
-  stream: ServerCallStream,
-  info: StreamServerInfo,
-  handler: (stream: ServerCallStream) => Promise<void>,
-) => Promise<void>;
-
-/** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
-export interface ResolvedServerOptions {
-  /** See {@linkcode ServerOptions.maxReceiveMessageSize}. */
-  readonly maxReceiveMessageSize: number;
-  /** See {@linkcode ServerOptions.maxSendMessageSize}. */
-  readonly maxSendMessageSize: number;
-  /** See {@linkcode ServerOptions.connectionTimeoutMs}. */
-  readonly connectionTimeoutMs: number;
-  /** See {@linkcode ServerOptions.compression}; `undefined` for none. */
-  readonly compression: string | undefined;
-  /** See {@linkcode ServerOptions.compressionMinSize}. */
-  readonly compressionMinSize: number;
-  /** See {@linkcode ServerOptions.maxConcurrentStreams}. */
-  readonly maxConcurrentStreams: number;
-  /** See {@linkcode ServerOptions.initialWindowSize}. */
-  readonly initialWindowSize: number;
-  /** See {@linkcode ServerOptions.initialConnWindowSize}. */
-  readonly initialConnWindowSize: number;
-  /** Whether BDP estimation may grow the windows (false once a window option is set). */
-  readonly dynamicWindow: boolean;
-  /** See {@linkcode ServerOptions.maxHeaderListSize}. */
-  readonly maxHeaderListSize: number;
-  /** See `keepaliveEnforcementPolicy.minTimeMs` in {@linkcode ServerOptions}. */
-  readonly keepaliveMinTimeMs: number;
-  /** See `keepaliveEnforcementPolicy.permitWithoutStream` in {@linkcode ServerOptions}. */
-  readonly permitKeepaliveWithoutStream: boolean;
-  /** See {@linkcode ServerOptions.unaryInterceptors}. */
-  readonly unaryInterceptors: readonly UnaryServerInterceptor[];
-  /** See {@linkcode ServerOptions.streamInterceptors}. */
-  readonly streamInterceptors: readonly StreamServerInterceptor[];
-  /** See {@linkcode ServerOptions.logger}. */
-  readonly logger: Logger;
-}
-
-/**
- * Resolves and checks server options once, filling in grpc-go's defaults.
- * @param o The options as given.
- * @returns A frozen object with every option set.
- * @throws {RangeError} When a value is out of range.
- * @example The defaults
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { resolveServerOptions } from "@seed/grpc";
- * const o = resolveServerOptions({});
- * assertEquals(o.maxReceiveMessageSize, 4 * 1024 * 1024);
- * assertEquals(o.connectionTimeoutMs, 120_000);
- * ```
- */
-export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
-  const size = (name: string, v: number | undefined, def: number, min = 0, max = 2 ** 31 - 1) => {
-    if (v === undefined) return def;
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(
-        `Cannot create server: ${name} must be an integer in [${min}, ${max}], got ${v}`,
-      );
-    }
-    return v;
-  };
-  if (
-    o.compression !== undefined && o.compression !== "identity" && !getCompressor(o.compression)
-  ) {
-    throw new RangeError(`Cannot create server: unknown compression "${o.compression}"`);
-  }
-  const kp = o.keepaliveEnforcementPolicy ?? {};
-  const W = D.DEFAULT_WINDOW_SIZE;
-  return Object.freeze({
-    maxReceiveMessageSize: size(
-      "maxReceiveMessageSize",
-      o.maxReceiveMessageSize,
-      D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
-    ),
-    maxSendMessageSize: size(
-      "maxSendMessageSize",
-      o.maxSendMessageSize,
-      D.DEFAULT_MAX_SEND_MESSAGE_SIZE,
-    ),
-    connectionTimeoutMs: size("connectionTimeoutMs", o.connectionTimeoutMs, 120_000, 1),
-    compression: o.compression === "identity" ? undefined : o.compression,
-    compressionMinSize: size("compressionMinSize", o.compressionMinSize, 0),
-    maxConcurrentStreams: size(
-      "maxConcurrentStreams",
-      o.maxConcurrentStreams,
-      D.UNLIMITED_STREAMS,
-      1,
-      2 ** 32 - 1,
-    ),
-    initialWindowSize: size("initialWindowSize", o.initialWindowSize, W, W),
-    initialConnWindowSize: size("initialConnWindowSize", o.initialConnWindowSize, W, W),
-    dynamicWindow: o.initialWindowSize === undefined && o.initialConnWindowSize === undefined,
-    maxHeaderListSize: size(
-      "maxHeaderListSize",
-      o.maxHeaderListSize,
-      D.DEFAULT_MAX_HEADER_LIST_SIZE,
-      1024,
-      2 ** 32 - 1,
-    ),
-    keepaliveMinTimeMs: size(
-      "keepaliveEnforcementPolicy.minTimeMs",
-      kp.minTimeMs,
-      D.KEEPALIVE_MIN_TIME_MS,
-    ),
-    permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
-    unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
-    streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
-    logger: o.logger ?? defaultLogger,
-  });
-}
-
-// The transport's view of the options.
-function transportOptions(o: ResolvedServerOptions): ServerTransportOptions {
-  return Object.freeze({
-    ...DEFAULT_TRANSPORT_OPTIONS,
-    initialWindowSize: o.initialWindowSize,
-    initialConnWindowSize: o.initialConnWindowSize,
-    dynamicWindow: o.dynamicWindow,
-    maxHeaderListSize: o.maxHeaderListSize,
-    maxConcurrentStreams: o.maxConcurrentStreams,
-    maxReceiveMessageSize: o.maxReceiveMessageSize,
-    keepaliveMinTimeMs: o.keepaliveMinTimeMs,
-    permitKeepaliveWithoutStream: o.permitKeepaliveWithoutStream,
-  });
-}
+export type {
+  BidiStreamingHandler,
+  ClientStreamingHandler,
+  Handler,
+  ServerContext,
+  ServerStreamingHandler,
+  ServiceImplementation,
+  UnaryHandler,
+} from "./server/handler.ts";
+export type {
+  ServerCallStream,
+  StreamServerInfo,
+  StreamServerInterceptor,
+  UnaryServerInfo,
+  UnaryServerInterceptor,
+} from "./server/interceptors.ts";
+export {
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+} from "./server/options.ts";
 
 interface Route {
   readonly method: MethodDefinition;
@@ -384,9 +92,9 @@ export class Server {
   readonly #quit = new OnceEvent();
   readonly #done = new OnceEvent();
   readonly #listeners = new Set<Listener>();
-  readonly #conns = new Set<ServerTransport>();
   // Connections whose security handshake is running (closed by stop() and gracefulStop()).
   readonly #handshaking = new Set<ServerHandshaker>();
+  readonly #conns = new Set<ServerTransport>();
   readonly #serving = new Set<Promise<void>>();
   #draining = false;
   #started = false;
@@ -567,33 +275,8 @@ export class Server {
   }
 
   #handleStream(s: ServerStream, peer: Peer): void {
-    if (!isGrpcContentType(s.contentType)) {
-      // PROTOCOL-HTTP2.md: a non-gRPC content-type is answered 415 Unsupported Media Type;
-      // grpc-go operateHeaders sends it with INVALID_ARGUMENT.
-      s.sendHttpError(
-        415,
-        Code.InvalidArgument,
-        encodeGrpcMessage(`invalid gRPC request content-type "${s.contentType}"`),
-      );
-      s.handlerDone();
-      return;
-    }
-    let deadline: number | undefined;
-    if (s.timeout !== "") {
-      const ms = decodeTimeout(s.timeout);
-      if (ms === undefined) {
-        // grpc-go operateHeaders: a malformed header fails the request before routing, with
-        // HTTP 400 and INTERNAL.
-        s.sendHttpError(
-          400,
-          Code.Internal,
-          encodeGrpcMessage(`malformed grpc-timeout: ${s.timeout}`),
-        );
-        s.handlerDone();
-        return;
-      }
-      deadline = Date.now() + ms;
-    }
+    // Request validation (405, 415, 400) happened in the transport (transport/request.ts).
+    const deadline = s.timeoutMs === undefined ? undefined : Date.now() + s.timeoutMs;
     const route = this.#routes.get(s.method);
     if (route === undefined || route.handler === undefined) {
       const msg = route === undefined
@@ -720,350 +403,4 @@ function unknownMethodMessage(path: string, services: Set<string>): string {
   const service = path.slice(1, slash);
   if (!services.has(service)) return `unknown service ${service}`;
   return `unknown method ${path.slice(slash + 1)} for service ${service}`;
-}
-
-const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError");
-const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
-
-// One call on the server: implements the handler context and the message stream.
-class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
-  readonly #opts: ResolvedServerOptions;
-  readonly #s: ServerStream;
-  readonly #m: MethodDefinition;
-  readonly peer: Peer;
-  readonly #decompressor: Compressor | undefined;
-  readonly deadline: number | undefined;
-  #metadata: Metadata | undefined;
-  #controller: AbortController | undefined;
-  #abortReason: unknown;
-  readonly #deadlines: DeadlineTimers;
-  /** @internal DeadlineEntry bookkeeping. */
-  deadlineBucket = 0;
-  #headerMd: Metadata | undefined;
-  #trailerMd: Metadata | undefined;
-  #encoding: string | undefined;
-  #compressor: Compressor | undefined;
-  #compressMessages = true;
-  #done = false;
-  requestCompressed = false;
-
-  constructor(
-    opts: ResolvedServerOptions,
-    deadlines: DeadlineTimers,
-    s: ServerStream,
-    m: MethodDefinition,
-    peer: Peer,
-    decompressor: Compressor | undefined,
-    deadline: number | undefined,
-  ) {
-    this.#opts = opts;
-    this.#deadlines = deadlines;
-    this.#s = s;
-    this.#m = m;
-    this.peer = peer;
-    this.#decompressor = decompressor;
-    this.deadline = deadline;
-    s.onCancel = () => this.#abort(CANCELLED_REASON);
-    if (deadline !== undefined) deadlines.add(this, deadline);
-    // Response encoding: the server's choice, else the request's (grpc-go), if the client takes it.
-    const want = opts.compression ?? (decompressor !== undefined ? decompressor.name : undefined);
-    if (want !== undefined) this.#chooseEncoding(want);
-  }
-
-  get method(): string {
-    return this.#m.path;
-  }
-
-  get context(): ServerContext {
-    return this;
-  }
-
-  get metadata(): Metadata {
-    return this.#metadata ??= Metadata.fromHeaders(this.#s.headers);
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
-    }
-    return this.#controller.signal;
-  }
-
-  #abort(reason: unknown): void {
-    if (this.#abortReason !== undefined) return;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
-  }
-
-  /** @internal The shared deadline timer calls this once the call's deadline has passed. */
-  onDeadline(): void {
-    if (this.#done) return;
-    this.#abort(DEADLINE_REASON);
-    // The client is told now, whatever the handler does next.
-    this.#finish(new StatusError(Code.DeadlineExceeded, "context deadline exceeded"));
-  }
-
-  #chooseEncoding(name: string): void {
-    const accept = this.#s.acceptEncoding;
-    const c = getCompressor(name);
-    if (c === undefined) return;
-    // The request's own encoding is acceptable even without grpc-accept-encoding.
-    if (negotiateEncoding(accept, name) !== undefined || name === this.#s.encoding) {
-      this.#encoding = name;
-      this.#compressor = c;
-    }
-  }
-
-  setHeader(md: Metadata): void {
-    if (this.#s.headersSent) return;
-    if (this.#headerMd === undefined) this.#headerMd = md.clone();
-    else for (const [k, v] of md) this.#headerMd.append(k, v);
-  }
-
-  sendHeader(md?: Metadata): void {
-    if (md !== undefined) this.setHeader(md);
-    this.#sendHeaders();
-  }
-
-  setTrailer(md: Metadata): void {
-    if (this.#trailerMd === undefined) this.#trailerMd = md.clone();
-    else for (const [k, v] of md) this.#trailerMd.append(k, v);
-  }
-
-  setCompression(encoding: string): void {
-    if (this.#s.headersSent) return;
-    if (encoding === "identity") {
-      this.#encoding = undefined;
-      this.#compressor = undefined;
-      return;
-    }
-    if (getCompressor(encoding) === undefined) {
-      throw new RangeError(`Cannot set compression: unknown encoding "${encoding}"`);
-    }
-    this.#chooseEncoding(encoding);
-  }
-
-  setMessageCompression(enabled: boolean): void {
-    this.#compressMessages = enabled;
-  }
-
-  #sendHeaders(): void {
-    const s = this.#s;
-    if (s.headersSent) return;
-    const extra: string[] = [];
-    if (this.#encoding !== undefined) extra.push("grpc-encoding", this.#encoding);
-    extra.push("grpc-accept-encoding", supportedEncodings());
-    this.#headerMd?.appendTo(extra);
-    s.sendHeaders(extra);
-  }
-
-  async recvMsg(): Promise<unknown | null> {
-    const s = this.#s;
-    const received = await s.recvMsg();
-    if (received === null) return null;
-    let bytes: Uint8Array = received;
-    const compressed = s.recvCompressed;
-    this.requestCompressed = compressed;
-    if (compressed) {
-      if (this.#decompressor === undefined) {
-        // PROTOCOL-HTTP2.md: the compressed flag without grpc-encoding is a protocol error.
-        throw new StatusError(
-          Code.Internal,
-          "grpc: compressed flag set with identity or empty encoding",
-        );
-      }
-      bytes = this.#decompressor.decompress(bytes, this.#opts.maxReceiveMessageSize);
-    }
-    try {
-      return this.#m.requestCodec.decode(bytes);
-    } catch (err) {
-      throw new StatusError(Code.Internal, `Cannot decode request: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    }
-  }
-
-  async sendMsg(message: unknown): Promise<void> {
-    if (this.#done) throw this.#abortStatus();
-    let data: Uint8Array;
-    try {
-      data = this.#m.responseCodec.encode(message);
-    } catch (err) {
-      throw new StatusError(Code.Internal, `Cannot encode response: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    }
-    if (data.length > this.#opts.maxSendMessageSize) {
-      throw new StatusError(
-        Code.ResourceExhausted,
-        `Cannot send message: size ${data.length} exceeds maxSendMessageSize ${this.#opts.maxSendMessageSize}`,
-      );
-    }
-    let compressed = false;
-    if (
-      this.#compressor !== undefined && this.#compressMessages &&
-      data.length >= this.#opts.compressionMinSize
-    ) {
-      data = this.#compressor.compress(data);
-      compressed = true;
-    }
-    if (!this.#s.headersSent) this.#sendHeaders();
-    await this.#s.sendMsg(data, compressed);
-  }
-
-  #abortStatus(): StatusError {
-    return this.#abortReason === DEADLINE_REASON
-      ? new StatusError(Code.DeadlineExceeded, "context deadline exceeded")
-      : new StatusError(Code.Canceled, "context canceled");
-  }
-
-  // Sends trailers with the call's status (once).
-  #finish(err: StatusError | null): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#deadlines.remove(this);
-    const s = this.#s;
-    if (s.cancelled) return;
-    const extra: string[] = [];
-    if (!s.headersSent) {
-      // Trailers-only: response metadata goes into the one block.
-      if (this.#encoding !== undefined && err === null) extra.push("grpc-encoding", this.#encoding);
-      this.#headerMd?.appendTo(extra);
-    }
-    this.#trailerMd?.appendTo(extra);
-    if (err === null) {
-      s.sendTrailers(Code.OK, "", extra);
-      return;
-    }
-    err.metadata.appendTo(extra);
-    if (err.details.length > 0) {
-      const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
-      extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
-    }
-    s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage), extra);
-  }
-
-  /** Runs a unary handler through the interceptor chain. */
-  async runUnary(handler: UnaryHandler): Promise<void> {
-    try {
-      const req = await this.recvMsg();
-      if (req === null) {
-        throw new StatusError(Code.Internal, "grpc: server received no request message");
-      }
-      const ics = this.#opts.unaryInterceptors;
-      let res: unknown;
-      if (ics.length === 0) res = await handler(req, this);
-      else res = await chainUnary(ics, 0, { method: this.#m }, handler)(req, this);
-      if (this.#done) return;
-      await this.sendMsg(res);
-      this.#finish(null);
-    } catch (err) {
-      this.#fail(err);
-    } finally {
-      this.#end();
-    }
-  }
-
-  /** Runs a streaming handler (any of the three kinds) through the interceptor chain. */
-  async runStreaming(handler: Handler): Promise<void> {
-    const m = this.#m;
-    const inner = (stream: ServerCallStream) => runStreamHandler(m, handler, stream);
-    try {
-      const ics = this.#opts.streamInterceptors;
-      if (ics.length === 0) await inner(this);
-      else await chainStream(ics, 0, { method: m }, inner)(this);
-      this.#finish(null);
-    } catch (err) {
-      this.#fail(err);
-    } finally {
-      this.#end();
-    }
-  }
-
-  // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
-  // code that cannot be encoded) must not become an unhandled rejection.
-  #fail(err: unknown): void {
-    try {
-      this.#finish(toStatusError(err));
-    } catch {
-      // #end() below still releases the handler slot.
-    }
-  }
-
-  // The handler has returned: release its slot (after an INTERNAL status if it sent none).
-  #end(): void {
-    if (!this.#done) this.#finish(new StatusError(Code.Internal, "Handler ended without status"));
-    this.#deadlines.remove(this);
-    this.#s.handlerDone();
-  }
-}
-
-async function runStreamHandler(
-  m: MethodDefinition,
-  handler: Handler,
-  stream: ServerCallStream,
-): Promise<void> {
-  const ctx = stream.context;
-  if (!m.requestStream) {
-    // Server streaming: one request, then the handler's responses.
-    const req = await stream.recvMsg();
-    if (req === null) {
-      throw new StatusError(Code.Internal, "grpc: server received no request message");
-    }
-    const out = (handler as ServerStreamingHandler)(req, ctx);
-    await sendAll(out, stream);
-    return;
-  }
-  const requests = requestIterable(stream);
-  if (!m.responseStream) {
-    const res = await (handler as ClientStreamingHandler)(requests, ctx);
-    await stream.sendMsg(res);
-    return;
-  }
-  await sendAll((handler as BidiStreamingHandler)(requests, ctx), stream);
-}
-
-async function sendAll(out: AsyncIterable<unknown> | Iterable<unknown>, stream: ServerCallStream) {
-  const signal = stream.context.signal;
-  for await (const res of out) {
-    if (signal.aborted) break;
-    await stream.sendMsg(res);
-  }
-}
-
-async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknown> {
-  while (true) {
-    const m = await stream.recvMsg();
-    if (m === null) return;
-    yield m;
-  }
-}
-
-function chainUnary(
-  ics: readonly UnaryServerInterceptor[],
-  i: number,
-  info: UnaryServerInfo,
-  handler: UnaryHandler,
-): (req: unknown, ctx: ServerContext) => Promise<unknown> {
-  if (i === ics.length) return async (req, ctx) => await handler(req, ctx);
-  const next = chainUnary(ics, i + 1, info, handler);
-  return (req, ctx) => ics[i](req, ctx, info, next);
-}
-
-function chainStream(
-  ics: readonly StreamServerInterceptor[],
-  i: number,
-  info: StreamServerInfo,
-  handler: (stream: ServerCallStream) => Promise<void>,
-): (stream: ServerCallStream) => Promise<void> {
-  if (i === ics.length) return handler;
-  const next = chainStream(ics, i + 1, info, handler);
-  return (stream) => ics[i](stream, info, next);
-}
-
-function toStatusError(err: unknown): StatusError {
-  if (err instanceof StatusError) return err;
-  // Any other error is UNKNOWN (the message of a plain Error is passed on, as grpc-go does).
-  return StatusError.from(err);
 }
