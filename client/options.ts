@@ -286,7 +286,7 @@ export function resolveCompressor(name: string | undefined, what: string): Compr
 
 export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
-    throw new TypeError("Cannot use credentials: expected insecure()");
+    throw new TypeError("Cannot use credentials: expected insecure() or tls()");
   }
   const b = o.backoff ?? {};
   const backoff: BackoffConfig = Object.freeze({

@@ -5,6 +5,7 @@
 import { Code, StatusError } from "../status.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { ClientTransport } from "../transport/http2_client.ts";
+import type { RawConn } from "../transport/writer.ts";
 import { ConnectivityState } from "./connectivity.ts";
 import { connectRaw, type Target } from "./dialer.ts";
 import { closingError, errorText } from "./errors.ts";
@@ -156,9 +157,9 @@ export class Subchannel {
     }, Math.min(timeoutMs, MAX_TIMER_MS));
     let t: ClientTransport | null = null;
     try {
-      let conn: Deno.Conn;
+      let conn: RawConn;
       try {
-        conn = await connectRaw(this.target, ac.signal);
+        conn = await connectRaw(this.target, ac.signal, this.#opts.credentials);
       } catch (err) {
         if (ac.signal.aborted) throw ac.signal.reason;
         throw new StatusError(Code.Unavailable, `Cannot connect to ${where}: ${errorText(err)}`, {

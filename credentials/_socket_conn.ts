@@ -90,6 +90,16 @@ export class SocketConn implements RawConn {
     });
   }
 
+  /** Lets the process exit while the connection is open (client channels without calls). */
+  unref(): void {
+    this.#sock.unref();
+  }
+
+  /** Undoes {@linkcode SocketConn.unref}. */
+  ref(): void {
+    this.#sock.ref();
+  }
+
   close(): void {
     this.#ended = true;
     this.#sock.destroy();
