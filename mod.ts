@@ -45,6 +45,7 @@ export * from "./compression.ts";
 export * from "./server.ts";
 export * from "./client.ts";
 export * from "./logger.ts";
+export * from "./credentials/call.ts";
 export type { AuthInfo, Peer, PeerCertificate, SecurityLevel } from "./peer.ts";
 export {
   type ClientAuth,

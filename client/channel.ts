@@ -29,6 +29,11 @@ export class Channel {
   readonly #scheme: string;
   readonly #authority: string;
 
+  /** The `:authority` calls carry (a TLS server name override, else the target's). */
+  get authority(): string {
+    return this.#authority;
+  }
+
   constructor(target: Target, opts: ResolvedDialOptions) {
     this.target = target;
     this.opts = opts;

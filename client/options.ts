@@ -4,6 +4,7 @@
 import { Metadata, type MetadataInit } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
+import { CallCredentials } from "../credentials/call.ts";
 import {
   type BackoffConfig,
   DEFAULT_BACKOFF,
@@ -127,6 +128,12 @@ export interface CallOptions {
    * @default {false}
    */
   waitForReady?: boolean;
+  /**
+   * Per-call credentials for this call, applied after the channel's
+   * ({@linkcode DialOptions.callCredentials}). grpc-go: `grpc.PerRPCCredentials`.
+   * @default {undefined}
+   */
+  callCredentials?: CallCredentials;
 }
 
 /**
@@ -157,6 +164,13 @@ export interface DialOptions {
    * @default {insecure()}
    */
   credentials?: ChannelCredentials;
+  /**
+   * Per-call credentials for every call on the channel (made with {@linkcode callCredentials}):
+   * metadata computed before each call. Refused on insecure channels unless they allow it.
+   * grpc-go: `WithPerRPCCredentials`.
+   * @default {undefined}
+   */
+  callCredentials?: CallCredentials;
   /**
    * `dial()` only: resolve once the connection is READY instead of at once. Without `signal`
    * the first failed attempt rejects (UNAVAILABLE); with one, attempts go on (with backoff)
@@ -245,6 +259,7 @@ export interface DialOptions {
 /** Dial options after defaults and checks. */
 export interface ResolvedDialOptions {
   readonly credentials: ChannelCredentials;
+  readonly callCredentials: CallCredentials | undefined;
   readonly unaryInterceptors: readonly UnaryClientInterceptor[];
   readonly streamInterceptors: readonly StreamClientInterceptor[];
   readonly defaultCallOptions: CallOptions | undefined;
@@ -288,6 +303,9 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
     throw new TypeError("Cannot use credentials: expected insecure() or tls()");
   }
+  if (o.callCredentials !== undefined && !(o.callCredentials instanceof CallCredentials)) {
+    throw new TypeError("Cannot use callCredentials: expected callCredentials()");
+  }
   const b = o.backoff ?? {};
   const backoff: BackoffConfig = Object.freeze({
     baseDelayMs: checkMs("backoff.baseDelayMs", b.baseDelayMs, DEFAULT_BACKOFF.baseDelayMs),
@@ -327,6 +345,7 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   }
   return Object.freeze({
     credentials: o.credentials ?? insecure(),
+    callCredentials: o.callCredentials,
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     defaultCallOptions: o.defaultCallOptions,
@@ -377,6 +396,12 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
       a(md);
       b(md);
     };
+  }
+  if (
+    d.callCredentials !== undefined && o.callCredentials !== undefined &&
+    d.callCredentials !== o.callCredentials
+  ) {
+    out.callCredentials = d.callCredentials.compose(o.callCredentials);
   }
   if (d.signal !== undefined && o.signal !== undefined && d.signal !== o.signal) {
     (out as InternalCallOptions).extraSignal = d.signal;
