@@ -6,108 +6,17 @@
 //   deno test -A --sanitize-ops --sanitize-resources tests/tls_server_test.ts
 
 import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
-import {
-  loadProto,
-  type Logger,
-  type Peer,
-  Server,
-  type ServerContext,
-  type ServerListener,
-  serverTls,
-  type ServerTlsOptions,
-  type ServiceDefinition,
-} from "@seed/grpc";
-import { ensureNodePeers, PEERS_DIR, runNodeClient } from "./_peers.ts";
+import { serverTls, type ServerTlsOptions } from "@seed/grpc";
+import { ensureNodePeers, runNodeClient } from "./_peers.ts";
 import { testCerts } from "./_certs.ts";
+import { startServer } from "./_echo_server.ts";
 
 await ensureNodePeers();
 const certs = await testCerts();
-const echo: ServiceDefinition =
-  (await loadProto(`${PEERS_DIR}echo.proto`, { keepCase: true }))["peer.Echo"];
-
-interface EchoMsg {
-  text: string;
-  count: number;
-  message: string;
-}
-
-/** Log lines a test server wrote, by severity. */
-class MemoryLogger implements Logger {
-  readonly warnings: string[] = [];
-  #waiters: (() => void)[] = [];
-  info(): void {}
-  warning(m: string): void {
-    this.warnings.push(m);
-    for (const w of this.#waiters.splice(0)) w();
-  }
-  error(m: string): void {
-    this.warning(m);
-  }
-  /** Resolves once a warning matching `re` was logged. */
-  async waitFor(re: RegExp): Promise<string> {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const hit = this.warnings.find((w) => re.test(w));
-      if (hit !== undefined) return hit;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 1000);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    throw new Error(`no warning matching ${re}; got ${JSON.stringify(this.warnings)}`);
-  }
-}
-
-/** Serves peer.Echo with grpcjs_tls.mjs's semantics; records every call's peer. */
-async function startServer(
-  tls: ServerTlsOptions,
-  opts: { connectionTimeoutMs?: number } = {},
-) {
-  const logger = new MemoryLogger();
-  const peers: Peer[] = [];
-  const cn = (ctx: ServerContext) => {
-    peers.push(ctx.peer!);
-    return ctx.peer?.authInfo.peerCertificate?.subject.CN ?? "";
-  };
-  const server = new Server({ logger, ...opts });
-  server.addService(echo, {
-    unary: (m: EchoMsg, ctx: ServerContext) => ({ ...m, message: cn(ctx) }),
-    serverStream: async function* (m: EchoMsg, ctx: ServerContext) {
-      const message = cn(ctx);
-      for (let i = 0; i < m.count; i++) yield { ...m, message };
-    },
-    clientStream: async (ms: AsyncIterable<EchoMsg>, ctx: ServerContext) => {
-      const texts: string[] = [];
-      for await (const m of ms) texts.push(m.text);
-      return { text: texts.join(","), message: cn(ctx) };
-    },
-    bidi: async function* (ms: AsyncIterable<EchoMsg>, ctx: ServerContext) {
-      const message = cn(ctx);
-      for await (const m of ms) yield { ...m, message };
-    },
-  });
-  const creds = serverTls(tls);
-  const listener: ServerListener = await creds.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = server.serve(listener);
-  return {
-    server,
-    creds,
-    logger,
-    peers,
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      await server.stop();
-      await serving;
-    },
-  };
-}
 
 async function grpcjs(port: number, ...args: string[]): Promise<string> {
   const r = await runNodeClient("grpcjs_tls.mjs", [
-    "client",
+    "--mode=client",
     `--server_port=${port}`,
     `--ca=${certs.path("ca.pem")}`,
     ...args,
@@ -138,7 +47,7 @@ for (const engine of ["node", "deno"] as const) {
 
 Deno.test("mTLS: a grpc-js client with a certificate is served and identified", async () => {
   await using s = await startServer({ ...serverCert(), caCerts: [certs.read("ca.pem")] });
-  assertEquals(s.creds.clientAuth, "require-and-verify");
+  assertEquals(s.creds?.clientAuth, "require-and-verify");
   assertEquals(await grpcjs(s.port, ...clientCert, "--expect_cn=test-client"), "PASS tls");
   const cert = s.peers[0].authInfo.peerCertificate!;
   assertEquals(cert.subject.CN, "test-client");

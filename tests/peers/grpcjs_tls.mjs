@@ -2,13 +2,13 @@
 // client of one, with the certificates given on the command line (grpc-js `createSsl` on both
 // sides, client certificates included).
 //
-//   node grpcjs_tls.mjs server --port=0 --cert=F --key=F [--client_ca=F]
+//   node grpcjs_tls.mjs --mode=server --port=0 --cert=F --key=F [--client_ca=F]
 //       Serves peer.Echo on 127.0.0.1 over TLS and prints `READY port=N`. With --client_ca,
 //       clients must present a certificate that verifies against it (mutual TLS). Unary echoes
 //       the request; ServerStream sends `count` copies of it; ClientStream answers the texts
 //       joined; Bidi echoes each request. Every response's `message` is the CN of the client's
 //       certificate ("" without one). Exits on SIGTERM.
-//   node grpcjs_tls.mjs client --server_port=P --ca=F [--cert=F --key=F] [--server_name=N]
+//   node grpcjs_tls.mjs --mode=client --server_port=P --ca=F [--cert=F --key=F] [--server_name=N]
 //       [--expect=ok|CODE_NAME] [--expect_cn=CN]
 //       Dials 127.0.0.1:P over TLS (trusting only --ca; --server_name overrides the name checked,
 //       grpc.ssl_target_name_override) and makes one call of each kind. With --expect=ok (the
@@ -29,13 +29,13 @@ const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(ECHO_PROTO, { keepCa
 
 class Failure extends Error {}
 
-const [mode, ...rest] = process.argv.slice(2);
 let flags;
 try {
-  flags = parseFlags(rest);
+  flags = parseFlags(process.argv.slice(2));
 } catch (err) {
   finish(2, `bad flags: ${err.message}`);
 }
+const mode = flags.mode;
 const file = (name) => (flags[name] === undefined ? null : readFileSync(flags[name]));
 
 if (mode === "server") serve();
