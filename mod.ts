@@ -48,6 +48,7 @@ export * from "./logger.ts";
 export * from "./credentials/call.ts";
 export type { AuthInfo, Peer, PeerCertificate, SecurityLevel } from "./peer.ts";
 export {
+  type ByteStream,
   type ClientAuth,
   type SecuredConn,
   type ServerCertificate,

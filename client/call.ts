@@ -241,7 +241,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
     }
     const ch = this.#credHeaders;
-    if (ch !== undefined) for (let i = 0; i < ch.length; i++) h.push(ch[i]);
+    if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
     return h;
   }

@@ -10,7 +10,6 @@
 import * as tls from "node:tls";
 import type { Socket } from "node:net";
 import type { AuthInfo, PeerCertificate } from "../peer.ts";
-import type { RawConn } from "../transport/writer.ts";
 import { SocketConn } from "./_socket_conn.ts";
 
 /**
@@ -98,10 +97,20 @@ export interface ServerHandshaker {
   close(): void;
 }
 
+/** The byte stream of a connection, as `Deno.Conn` offers it (what HTTP/2 runs on). */
+export interface ByteStream {
+  /** Reads into `p`; the number of bytes read, or `null` at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes (some of) `p`; the number of bytes written. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the connection. */
+  close(): void;
+}
+
 /** A connection after its handshake: what the HTTP/2 transport runs on, and what it proved. */
 export interface SecuredConn {
   /** The byte stream. */
-  readonly conn: RawConn;
+  readonly conn: ByteStream;
   /** What the handshake established. */
   readonly authInfo: AuthInfo;
 }
@@ -126,7 +135,9 @@ export class ServerTlsCredentials {
     const clientAuth = options.clientAuth ??
       (options.caCerts !== undefined ? "require-and-verify" : "none");
     if (!["none", "request", "require-and-verify"].includes(clientAuth)) {
-      throw new RangeError(`Cannot create serverTls: unknown clientAuth ${JSON.stringify(clientAuth)}`);
+      throw new RangeError(
+        `Cannot create serverTls: unknown clientAuth ${JSON.stringify(clientAuth)}`,
+      );
     }
     if (clientAuth !== "none" && (options.caCerts === undefined || options.caCerts.length === 0)) {
       throw new TypeError(`Cannot create serverTls: clientAuth "${clientAuth}" needs caCerts`);
@@ -181,7 +192,11 @@ export class ServerTlsCredentials {
       // 120 s timer off.
       handshakeTimeout: 0,
     });
-    const listener = new NodeTlsListener(server, this.#clientAuth, () => this.#servers.delete(server));
+    const listener = new NodeTlsListener(
+      server,
+      this.#clientAuth,
+      () => this.#servers.delete(server),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port, hostname, () => {
@@ -309,7 +324,9 @@ export function denoTlsHandshaker(conn: Deno.TlsConn): ServerHandshaker {
 
 function noH2(alpn: string | null | false | undefined): Error {
   return new Error(
-    `client did not negotiate ALPN "h2" (negotiated ${alpn ? JSON.stringify(alpn) : "none"}); gRPC needs HTTP/2`,
+    `client did not negotiate ALPN "h2" (negotiated ${
+      alpn ? JSON.stringify(alpn) : "none"
+    }); gRPC needs HTTP/2`,
   );
 }
 
@@ -369,7 +386,9 @@ class NodeTlsListener implements ServerListener {
   }
 
   accept(): Promise<ServerHandshaker> {
-    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("Listener has been closed"));
+    if (this.#closed) {
+      return Promise.reject(new Deno.errors.BadResource("Listener has been closed"));
+    }
     const h = this.#queue.shift();
     if (h !== undefined) return Promise.resolve(h);
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
