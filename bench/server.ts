@@ -1,7 +1,8 @@
 // The harness's drop-in server (../shared/bench/README.md): bench.Bench over h2c on 127.0.0.1,
 // written with the public API only, as a user would. Flags: `-port N` or `-port=N` (0 = any);
 // TLS (run.sh TLS=1 / MTLS=1): `-tls-cert PATH -tls-key PATH [-tls-client-ca PATH]`, the last
-// requiring client certificates that verify against it.
+// requiring client certificates that verify against it; `-tls-engine deno` serves TLS with
+// Deno.listenTls instead of node:tls (see TlsServerEngine).
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
 import { loadProto, Server, type ServerListener, serverTls } from "@seed/grpc";
@@ -45,6 +46,8 @@ if (cert !== undefined) {
     cert: Deno.readTextFileSync(cert),
     key: Deno.readTextFileSync(key),
     caCerts: clientCa === undefined ? undefined : [Deno.readTextFileSync(clientCa)],
+    // -tls-engine deno: Deno.listenTls (no client certificates); default node:tls.
+    engine: flags.get("tls-engine") === "deno" ? "deno" : "node",
   }).listen({ hostname: "127.0.0.1", port });
 } else {
   listener = Deno.listen({ hostname: "127.0.0.1", port });

@@ -5,6 +5,7 @@ import { Metadata, type MetadataInit } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
 import { CallCredentials } from "../credentials/call.ts";
+import { defaultLogger, type Logger } from "../logger.ts";
 import {
   type BackoffConfig,
   DEFAULT_BACKOFF,
@@ -172,6 +173,12 @@ export interface DialOptions {
    */
   callCredentials?: CallCredentials;
   /**
+   * Where the channel reports what it does not tell a call: failed connection attempts (info;
+   * the calls themselves fail UNAVAILABLE with the cause). grpc-go: grpclog.
+   * @default {defaultLogger} (warnings and errors to stderr)
+   */
+  logger?: Logger;
+  /**
    * `dial()` only: resolve once the connection is READY instead of at once. Without `signal`
    * the first failed attempt rejects (UNAVAILABLE); with one, attempts go on (with backoff)
    * until it aborts (DEADLINE_EXCEEDED for a `TimeoutError` reason, else CANCELLED). grpc-go:
@@ -260,6 +267,7 @@ export interface DialOptions {
 export interface ResolvedDialOptions {
   readonly credentials: ChannelCredentials;
   readonly callCredentials: CallCredentials | undefined;
+  readonly logger: Logger;
   readonly unaryInterceptors: readonly UnaryClientInterceptor[];
   readonly streamInterceptors: readonly StreamClientInterceptor[];
   readonly defaultCallOptions: CallOptions | undefined;
@@ -346,6 +354,7 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   return Object.freeze({
     credentials: o.credentials ?? insecure(),
     callCredentials: o.callCredentials,
+    logger: o.logger ?? defaultLogger,
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     defaultCallOptions: o.defaultCallOptions,

@@ -203,6 +203,8 @@ export class Subchannel {
           cause: err,
         });
       this.#lastError = e;
+      // grpc-go addrConn.createTransport logs the failure too; callers see it as UNAVAILABLE.
+      this.#opts.logger.info(`grpc: ${e.rawMessage}`);
       this.#backoffIdx++;
       this.#state = ConnectivityState.TransientFailure;
       // grpc-go: the backoff timer starts when the attempt has failed.

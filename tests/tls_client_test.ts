@@ -320,3 +320,20 @@ Deno.test("tls() checks its options", () => {
     assertMatch((err as Error).message, re);
   }
 });
+
+Deno.test("DialOptions.logger: a failed connection attempt is logged (info) with its cause", async () => {
+  await using s = await startServer(serverCert());
+  const infos: string[] = [];
+  await using conn = newClient(`127.0.0.1:${s.port}`, {
+    credentials: tls({ caCerts: [certs.read("ca2.pem")] }),
+    logger: { info: (m) => infos.push(m), warning() {}, error() {} },
+  });
+  // deno-lint-ignore no-explicit-any
+  const c = createClient(echo, conn) as any;
+  await assertRejects(() => c.unary({ text: "x" }), StatusError);
+  assertEquals(infos.length, 1);
+  assertMatch(
+    infos[0],
+    /^grpc: Cannot connect to 127\.0\.0\.1:\d+: TLS handshake with 127\.0\.0\.1 failed: .*UnknownIssuer/,
+  );
+});
