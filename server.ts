@@ -65,7 +65,8 @@ interface Route {
 }
 
 /**
- * A gRPC server over HTTP/2 cleartext (h2c) on `Deno.listen`.
+ * A gRPC server: HTTP/2 cleartext (h2c) on `Deno.listen` (TCP, unix, unix abstract), or TLS and
+ * mutual TLS on the listener of {@linkcode serverTls} (or `Deno.listenTls` with ALPN `h2`).
  *
  * @example Serve the helloworld service and stop
  * ```ts
@@ -390,7 +391,8 @@ function addrString(a: Deno.Addr): string {
   if (a.transport === "tcp" || a.transport === "udp") {
     return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
   }
-  return "path" in a ? `unix:${a.path}` : String(a.transport);
+  if (!("path" in a)) return String(a.transport);
+  return a.path.startsWith("\0") ? `unix-abstract:${a.path.slice(1)}` : `unix:${a.path}`;
 }
 
 function unknownMethodMessage(path: string, services: Set<string>): string {

@@ -180,3 +180,33 @@ Deno.test("serverTls() checks its options", () => {
   }
   assertMatch(String(err), /cannot rotate/);
 });
+
+Deno.test("serve() takes the caller's Deno.listenTls listener (ALPN h2) too", async () => {
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...serverCert(),
+    alpnProtocols: ["h2"],
+  });
+  await using s = await startServer(listener);
+  assertEquals(await grpcjs(s.port), "PASS tls");
+  assertEquals(s.peers[0].authInfo.securityLevel, "PrivacyAndIntegrity");
+});
+
+for (const stop of ["stop", "gracefulStop"] as const) {
+  Deno.test(`${stop}() closes connections still in their TLS handshake`, async () => {
+    const s = await startServer(serverCert());
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    try {
+      // Once accepted (the handshake is waiting for the ClientHello), stopping must not wait
+      // for connectionTimeoutMs (120 s).
+      await new Promise((r) => setTimeout(r, 100));
+      await s.server[stop]();
+      assertEquals(await silent.read(new Uint8Array(16)).catch(() => null), null);
+    } finally {
+      silent.close();
+      await s[Symbol.asyncDispose]();
+    }
+    assertEquals(s.logger.warnings, []);
+  });
+}
