@@ -2,7 +2,7 @@
 // records what the balancer publishes. grpc-go: internal/testutils/balancer.go
 // (TestClientConn, TestSubConn).
 
-import type { ConnectivityState } from "../connectivity.ts";
+import type { ConnectivityState } from "../client/connectivity.ts";
 import type { Address } from "../resolver/resolver.ts";
 import { FakeClock } from "../internal/_fake_clock.ts";
 import {

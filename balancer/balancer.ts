@@ -1,7 +1,7 @@
 // The load-balancing API and the policy registry. grpc-go: balancer/balancer.go (Builder,
 // Balancer, ClientConn, SubConn, Picker, State) and balancer/subconn.go.
 
-import type { ConnectivityState } from "../connectivity.ts";
+import type { ConnectivityState } from "../client/connectivity.ts";
 import type { Address, ResolverState } from "../resolver/resolver.ts";
 import type { Metadata } from "../metadata.ts";
 

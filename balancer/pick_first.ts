@@ -3,7 +3,7 @@
 // address families interleaved, a new attempt every 250 ms while one hangs; gRFC A62:
 // shuffleAddressList, sticky TRANSIENT_FAILURE).
 
-import { ConnectivityState } from "../connectivity.ts";
+import { ConnectivityState } from "../client/connectivity.ts";
 import type { Address, ResolverState } from "../resolver/resolver.ts";
 import { isIPv4, isIPv6, splitHostPort } from "../resolver/resolver.ts";
 import {

@@ -1,7 +1,7 @@
 // round_robin: one subchannel per address, every one kept connected, calls rotated over the
 // READY ones. grpc-go: balancer/roundrobin (on endpointsharding + pick_first per endpoint).
 
-import { ConnectivityState } from "../connectivity.ts";
+import { ConnectivityState } from "../client/connectivity.ts";
 import type { ResolverState } from "../resolver/resolver.ts";
 import {
   type Balancer,

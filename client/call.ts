@@ -113,13 +113,20 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     this.method = method;
     this.#ch = ch;
     const opts = ch.opts;
-    let deadline = Infinity;
+    // The service config's settings for this method; call options override them where grpc-go's
+    // do: waitForReady is replaced, the timeout and size limits take the smaller value
+    // (service_config.proto MethodConfig).
+    const mc = ch.methodConfig(method.path);
+    let deadline = mc?.timeoutMs === undefined ? Infinity : Date.now() + mc.timeoutMs;
+    let maxRecv = opts.maxReceiveMessageSize;
+    let maxSend = opts.maxSendMessageSize;
     if (o !== undefined) {
       if (o.timeoutMs !== undefined) {
         if (typeof o.timeoutMs !== "number" || Number.isNaN(o.timeoutMs)) {
           throw new RangeError(`Cannot use timeoutMs: value is ${o.timeoutMs}`);
         }
-        deadline = Date.now() + o.timeoutMs;
+        const d = Date.now() + o.timeoutMs;
+        if (d < deadline) deadline = d;
       }
       if (o.deadline !== undefined) {
         const d = o.deadline instanceof Date ? o.deadline.getTime() : o.deadline;
@@ -131,24 +138,29 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#metadata = toMetadata(o.metadata);
       this.#onHeader = o.onHeader;
       this.#onTrailer = o.onTrailer;
-      this.#maxRecv = o.maxReceiveMessageSize === undefined
-        ? opts.maxReceiveMessageSize
-        : checkSize("maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
-      this.#maxSend = o.maxSendMessageSize === undefined
-        ? opts.maxSendMessageSize
-        : checkSize("maxSendMessageSize", o.maxSendMessageSize, 0);
+      if (o.maxReceiveMessageSize !== undefined) {
+        maxRecv = checkSize("maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
+      }
+      if (o.maxSendMessageSize !== undefined) {
+        maxSend = checkSize("maxSendMessageSize", o.maxSendMessageSize, 0);
+      }
       this.#compressor = o.compression === undefined
         ? opts.compressor
         : resolveCompressor(o.compression, "compression");
-      this.#waitForReady = o.waitForReady === true;
+      this.#waitForReady = o.waitForReady ?? mc?.waitForReady ?? false;
       this.#signal = o.signal;
       this.#signal2 = o.extraSignal;
     } else {
-      this.#maxRecv = opts.maxReceiveMessageSize;
-      this.#maxSend = opts.maxSendMessageSize;
       this.#compressor = opts.compressor;
-      this.#waitForReady = false;
+      this.#waitForReady = mc?.waitForReady ?? false;
     }
+    if (mc !== undefined) {
+      const r = mc.maxResponseMessageBytes, q = mc.maxRequestMessageBytes;
+      if (r !== undefined && r < maxRecv) maxRecv = r;
+      if (q !== undefined && q < maxSend) maxSend = q;
+    }
+    this.#maxRecv = maxRecv;
+    this.#maxSend = maxSend;
     this.#deadline = deadline;
     if (this.#onHeader !== undefined) this.#headers = deferred();
     ch.callStarted(); // #finish ends it
@@ -185,7 +197,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
 
   #begin(): void {
     // Hot path: a READY transport with a free stream slot gives the stream synchronously.
-    const t = this.#ch.readyTransport();
+    const t = this.#ch.readyTransport(this.method.path, this.#metadata);
     if (t !== null) {
       let r: TransportStream | Promise<TransportStream> | undefined;
       try {
@@ -240,7 +252,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
         pending = undefined;
         let t: ClientTransport | undefined;
         if (r === undefined) {
-          const picked = this.#ch.pick(this.#waitForReady);
+          const picked = this.#ch.pick(this.#waitForReady, this.method.path, this.#metadata);
           if (picked instanceof ClientTransport) {
             t = picked;
           } else {

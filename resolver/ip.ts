@@ -21,7 +21,10 @@ function ipResolver(v6: boolean) {
       );
     }
     const addresses = target.endpoint.split(",").map((part) => {
-      const { host, port } = splitHostPort(part, 443);
+      // A bare IPv6 literal is an address without a port here (the scheme says it is IPv6).
+      const { host, port } = v6 && isIPv6(part)
+        ? { host: part, port: 443 }
+        : splitHostPort(part, 443);
       if (!(v6 ? isIPv6(host) : isIPv4(host))) {
         throw new TypeError(
           `Cannot parse target ${JSON.stringify(target.raw)}: ${JSON.stringify(part)} is not an ` +

@@ -218,9 +218,8 @@ export function splitHostPort(
   } else {
     const colon = endpoint.lastIndexOf(":");
     if (colon >= 0 && endpoint.indexOf(":") !== colon) {
-      // More than one colon: an IPv6 literal without a port (grpc-go accepts it).
-      if (!isIPv6(endpoint)) bad("IPv6 addresses need brackets, [::1]:port");
-      return { host: endpoint, port: defaultPort, hasPort: false };
+      // "::1:5" could be [::1]:5 or [::1:5]: refuse the guess.
+      bad("IPv6 addresses need brackets, [::1]:port");
     }
     host = colon < 0 ? endpoint : endpoint.slice(0, colon);
     if (colon >= 0) {
