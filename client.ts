@@ -30,6 +30,30 @@ export type {
   UnaryInvoker,
 } from "./client/interceptors.ts";
 export { ClientConn, dial, newClient } from "./client/client_conn.ts";
+export type { ServiceConfigJson } from "./client/service_config.ts";
+export {
+  type Address,
+  registerResolver,
+  type Resolver,
+  type ResolverClientConn,
+  type ResolverFactory,
+  type ResolverOptions,
+  type ResolverState,
+  type Target,
+} from "./resolver/resolver.ts";
+export { dnsResolver, type DnsResolverOptions } from "./resolver/dns.ts";
+export { ManualResolver } from "./resolver/manual.ts";
+export {
+  type Balancer,
+  type BalancerBuilder,
+  type BalancerBuildOptions,
+  type BalancerClientConn,
+  type Picker,
+  type PickInfo,
+  registerBalancer,
+  type SubConn,
+  type SubConnState,
+} from "./balancer/balancer.ts";
 export {
   type BidiStreamingMethod,
   type ClientStreamingMethod,

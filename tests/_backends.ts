@@ -1,0 +1,226 @@
+// In-process backends for channel tests: servers that answer "who are you" with their name,
+// a grpc.health.v1.Health service whose status the test sets, and a small HTTP CONNECT proxy.
+
+import { type Codec, type MethodDefinition, Server, type ServiceDefinition } from "../mod.ts";
+
+const text: Codec<string> = {
+  encode: (s) => new TextEncoder().encode(s),
+  decode: (b) => new TextDecoder().decode(b),
+};
+
+const bytes: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
+
+export const WHO: MethodDefinition<string, string> = {
+  name: "Who",
+  localName: "who",
+  path: "/test.Backend/Who",
+  requestStream: false,
+  responseStream: false,
+  requestCodec: text,
+  responseCodec: text,
+};
+
+const BACKEND: ServiceDefinition = { name: "test.Backend", methods: { who: WHO } };
+
+const WATCH: MethodDefinition<Uint8Array, Uint8Array> = {
+  name: "Watch",
+  localName: "watch",
+  path: "/grpc.health.v1.Health/Watch",
+  requestStream: false,
+  responseStream: true,
+  requestCodec: bytes,
+  responseCodec: bytes,
+};
+
+const HEALTH: ServiceDefinition = { name: "grpc.health.v1.Health", methods: { watch: WATCH } };
+
+/** HealthCheckResponse { status = n } */
+function healthResponse(status: number): Uint8Array {
+  return new Uint8Array([0x08, status]);
+}
+
+/** One backend server on 127.0.0.1 (a fixed port can be given to restart it in place). */
+export class Backend implements AsyncDisposable {
+  readonly name: string;
+  readonly port: number;
+  readonly calls: string[] = [];
+  /** Health status per service name (1 SERVING, 2 NOT_SERVING); Watch streams follow it. */
+  #health = new Map<string, number>();
+  #watchers = new Set<() => void>();
+  /** Service names Watch was asked about. */
+  readonly watched: string[] = [];
+  #server: Server;
+  #serving: Promise<void>;
+
+  constructor(name: string, port = 0, opts: { health?: boolean } = {}) {
+    this.name = name;
+    const server = new Server();
+    server.addService(BACKEND, {
+      who: (req: string) => {
+        this.calls.push(req);
+        return name;
+      },
+    });
+    if (opts.health) {
+      const watch = (req: Uint8Array, signal: AbortSignal) => this.#watch(req, signal);
+      server.addService(HEALTH, {
+        watch: (req: Uint8Array, ctx: { signal: AbortSignal }) => watch(req, ctx.signal),
+      } as never);
+    }
+    const listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.port = listener.addr.port;
+    this.#server = server;
+    this.#serving = server.serve(listener);
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  setHealth(service: string, status: number): void {
+    this.#health.set(service, status);
+    for (const w of [...this.#watchers]) w();
+  }
+
+  async *#watch(req: Uint8Array, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    // HealthCheckRequest: 0x0a len name
+    const service = req.length > 2 ? new TextDecoder().decode(req.subarray(2)) : "";
+    this.watched.push(service);
+    let last = -1;
+    while (!signal.aborted) {
+      const s = this.#health.get(service) ?? 3; // SERVICE_UNKNOWN
+      if (s !== last) {
+        last = s;
+        yield healthResponse(s);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#watchers.delete(wake);
+          signal.removeEventListener("abort", wake);
+          resolve();
+        };
+        this.#watchers.add(wake);
+        signal.addEventListener("abort", wake, { once: true });
+      });
+    }
+  }
+
+  gracefulStop(): Promise<void> {
+    return this.#server.gracefulStop().then(() => this.#serving);
+  }
+
+  async stop(): Promise<void> {
+    await this.#server.stop();
+    await this.#serving;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** A minimal HTTP CONNECT proxy: records each CONNECT target and header block, then pipes. */
+export class ConnectProxy implements AsyncDisposable {
+  readonly port: number;
+  readonly requests: string[] = [];
+  #listener: Deno.TcpListener;
+  #conns = new Set<Deno.Conn>();
+  #loop: Promise<void>;
+  #tasks = new Set<Promise<void>>();
+
+  constructor() {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.port = this.#listener.addr.port;
+    this.#loop = this.#accept();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let c: Deno.TcpConn;
+      try {
+        c = await this.#listener.accept();
+      } catch {
+        return;
+      }
+      const t = this.#handle(c).catch(() => {});
+      this.#tasks.add(t);
+      t.finally(() => this.#tasks.delete(t));
+    }
+  }
+
+  async #handle(c: Deno.Conn): Promise<void> {
+    this.#conns.add(c);
+    let head = "";
+    const one = new Uint8Array(1);
+    while (!head.endsWith("\r\n\r\n")) {
+      if ((await c.read(one)) === null) return;
+      head += String.fromCharCode(one[0]);
+    }
+    this.requests.push(head);
+    const m = /^CONNECT ([^ ]+) HTTP\/1\.1\r\n/.exec(head);
+    if (m === null) {
+      await c.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+      c.close();
+      return;
+    }
+    const colon = m[1].lastIndexOf(":");
+    let up: Deno.Conn;
+    try {
+      up = await Deno.connect({
+        hostname: m[1].slice(0, colon).replace(/^\[|\]$/g, ""),
+        port: Number(m[1].slice(colon + 1)),
+      });
+    } catch {
+      await c.write(new TextEncoder().encode("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
+      c.close();
+      return;
+    }
+    this.#conns.add(up);
+    await c.write(new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n"));
+    await Promise.all([pipe(c, up), pipe(up, c)]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // closed already
+      }
+    }
+    await this.#loop;
+    await Promise.all([...this.#tasks]);
+  }
+}
+
+async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(16384);
+  try {
+    for (;;) {
+      const n = await from.read(buf);
+      if (n === null) break;
+      for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
+    }
+  } catch {
+    // either side closed
+  }
+  try {
+    to.close();
+  } catch {
+    // closed already
+  }
+}
+
+/** Polls `cond` every 10 ms until true, or fails after `ms` (a generous deadline). */
+export async function waitUntil(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
