@@ -39,7 +39,8 @@ function healthResponse(status: number): Uint8Array {
   return new Uint8Array([0x08, status]);
 }
 
-/** One backend server on 127.0.0.1 (a fixed port can be given to restart it in place). */
+/** One backend server on 127.0.0.1 or another loopback address (a fixed port can be given to
+ * restart it in place). */
 export class Backend implements AsyncDisposable {
   readonly name: string;
   readonly port: number;
@@ -52,7 +53,9 @@ export class Backend implements AsyncDisposable {
   #server: Server;
   #serving: Promise<void>;
 
-  constructor(name: string, port = 0, opts: { health?: boolean } = {}) {
+  readonly hostname: string;
+
+  constructor(name: string, port = 0, opts: { health?: boolean; hostname?: string } = {}) {
     this.name = name;
     const server = new Server();
     server.addService(BACKEND, {
@@ -67,14 +70,15 @@ export class Backend implements AsyncDisposable {
         watch: (req: Uint8Array, ctx: { signal: AbortSignal }) => watch(req, ctx.signal),
       } as never);
     }
-    const listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.hostname = opts.hostname ?? "127.0.0.1";
+    const listener = Deno.listen({ hostname: this.hostname, port });
     this.port = listener.addr.port;
     this.#server = server;
     this.#serving = server.serve(listener);
   }
 
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.hostname}:${this.port}`;
   }
 
   setHealth(service: string, status: number): void {
