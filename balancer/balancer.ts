@@ -9,6 +9,7 @@ import type { Metadata } from "../metadata.ts";
  * A subchannel's state as its listener sees it. grpc-go: `balancer.SubConnState`.
  */
 export interface SubConnState {
+  /** The new state. */
   readonly state: ConnectivityState;
   /** Why the last attempt failed (set in TRANSIENT_FAILURE). grpc-go: `ConnectionError`. */
   readonly error?: Error;
@@ -44,6 +45,7 @@ export interface PickInfo {
  * it is `waitForReady` (then it waits). grpc-go: `balancer.Picker`.
  */
 export interface Picker {
+  /** Chooses for one call; called on the call's path, so keep it cheap and synchronous. */
   pick(info: PickInfo): SubConn | Error | null;
 }
 
@@ -111,13 +113,13 @@ const registry = new Map<string, BalancerBuilder>();
  *
  * @example A policy that always uses the first address that is READY
  * ```ts
- * import { registerBalancer } from "@seed/grpc";
+ * import { registerBalancer, type SubConn } from "@seed/grpc";
  *
  * registerBalancer({
  *   name: "first_ready",
  *   build(cc) {
- *     let subConns = [];
- *     const states = new Map();
+ *     let subConns: SubConn[] = [];
+ *     const states = new Map<SubConn, string>();
  *     const publish = () => {
  *       const ready = subConns.find((s) => states.get(s) === "READY");
  *       cc.updateState(ready ? "READY" : "CONNECTING", { pick: () => ready ?? null });

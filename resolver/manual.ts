@@ -37,6 +37,8 @@ export class ManualResolver {
   #builds = 0;
 
   /**
+   * Makes a resolver with no state yet; calls wait until `updateState`.
+   *
    * @param scheme The scheme (`manual:///…` by default).
    */
   constructor(scheme = "manual") {

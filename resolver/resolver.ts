@@ -8,10 +8,11 @@
  * @example A TCP address and a unix socket
  * ```ts
  * import type { Address } from "@seed/grpc";
+ * import { assertEquals } from "@std/assert";
  *
  * const tcp: Address = { addr: "127.0.0.1:50051" };
  * const unix: Address = { addr: "/run/app.sock", transport: "unix" };
- * console.log(tcp, unix);
+ * assertEquals([tcp.transport ?? "tcp", unix.transport], ["tcp", "unix"]);
  * ```
  */
 export interface Address {

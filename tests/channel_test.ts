@@ -80,7 +80,7 @@ Deno.test("round_robin: a stopped server's calls move to the others, none fail; 
   const tail = await calls(conn, 60, true);
   assertEquals(count(tail), { a: 30, c: 30 });
   // b comes back on its port: round_robin reconnects and uses it again.
-  await using b2 = new Backend("b2", port);
+  await using _b2 = new Backend("b2", port);
   await settle(conn, ["a", "b2", "c"]);
   assertEquals(count(await calls(conn, 30)), { a: 10, b2: 10, c: 10 });
 });

@@ -6,7 +6,7 @@
 import { assertEquals } from "@std/assert";
 import { dnsResolver, newClient } from "../mod.ts";
 import type { ClientConn } from "../client/client_conn.ts";
-import { Backend, waitUntil, WHO } from "./_backends.ts";
+import { Backend, WHO } from "./_backends.ts";
 import { freePort } from "./_procs.ts";
 
 const NAME = "svc.grpc.test";
