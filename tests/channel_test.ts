@@ -301,3 +301,46 @@ Deno.test("HTTP CONNECT proxy: calls tunnel through it; the name is resolved by 
   assertEquals(await direct.invoke(WHO, "x"), "a");
   assertEquals(proxy.requests.length, 2);
 });
+
+async function runChild(
+  target: string,
+  permissions: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...permissions, "tests/fixtures/channel_child.ts", target],
+    env,
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+}
+
+Deno.test("an IP-literal target works with only --allow-net=127.0.0.1 (no DNS, no env)", async () => {
+  await using a = new Backend("a");
+  const out = await runChild(a.address, ["--allow-net=127.0.0.1"], {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+  });
+  assertStringIncludes(out, "ANSWER a");
+});
+
+Deno.test("grpc_proxy from the environment is used; no_proxy exempts a host", async () => {
+  await using a = new Backend("a");
+  await using proxy = new ConnectProxy();
+  const base = {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+    grpc_proxy: proxy.url,
+  };
+  const perms = ["--allow-net=127.0.0.1,localhost", "--allow-env"];
+  assertStringIncludes(await runChild(`localhost:${a.port}`, perms, base), "ANSWER a");
+  assertEquals(proxy.requests.length, 1);
+  assertStringIncludes(proxy.requests[0], `CONNECT localhost:${a.port} `);
+  // (An IP literal here: a name would be resolved by the system's DNS server, off loopback.)
+  const exempt = { ...base, no_proxy: "example.com,127.0.0.1" };
+  assertStringIncludes(await runChild(a.address, perms, exempt), "ANSWER a");
+  assertEquals(proxy.requests.length, 1);
+});
