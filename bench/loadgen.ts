@@ -2,7 +2,12 @@
 // in a client"), after the reference go/src/benchgrpc/cmd/loadgen/main.go:
 //
 //   deno run -A bench/loadgen.ts -addr 127.0.0.1:PORT -scenario S -conns 1 -concurrency C \
-//     -size B [-stream-msgs 1000] -duration 5s -warmup 1s [-wait 15s] [-label text]
+//     -size B [-stream-msgs 1000] -duration 5s -warmup 1s [-wait 15s] [-label text] \
+//     [--service-config '{"loadBalancingConfig":[{"round_robin":{}}]}' | @file.json]
+//
+// -addr takes any target the channel takes (`dns://127.0.0.1:53/svc:50051`,
+// `ipv4:127.0.0.1:1,127.0.0.1:2`, `unix:/path`…); --service-config is the channel's
+// defaultServiceConfig (JSON text, or @path to a file holding it).
 //
 // Flags are Go style (`-flag v` or `-flag=v`). Scenarios (one "call" is the unit whose latency is
 // reported): unary (one Unary echo of -size bytes), server_stream (one ServerStream of
@@ -19,6 +24,7 @@ import {
   insecure,
   loadProto,
   type MethodDefinition,
+  newClient,
 } from "@seed/grpc";
 import { parseGoFlags } from "../internal/flags.ts";
 
@@ -118,6 +124,16 @@ const durationMs = parseDuration("duration", flags.get("duration") ?? "5s");
 const warmupMs = parseDuration("warmup", flags.get("warmup") ?? "1s");
 const waitMs = parseDuration("wait", flags.get("wait") ?? "15s");
 const label = flags.get("label") ?? "";
+const serviceConfigFlag = flags.get("service-config");
+const serviceConfig = serviceConfigFlag?.startsWith("@")
+  ? await Deno.readTextFile(serviceConfigFlag.slice(1))
+  : serviceConfigFlag;
+try {
+  // Checks the target and the service config before any waiting.
+  await newClient(addr, { defaultServiceConfig: serviceConfig }).close();
+} catch (err) {
+  fail(`${(err as Error).message}`);
+}
 
 if (!SCENARIOS.includes(scenario)) fail(`unknown scenario "${scenario}"`);
 if (conns < 1 || concurrency < 1) fail("-conns and -concurrency must be >= 1");
@@ -138,6 +154,7 @@ for (let i = 0; i < conns; i++) {
     try {
       cc = await dial(addr, {
         credentials: insecure(),
+        defaultServiceConfig: serviceConfig,
         block: true,
         signal: AbortSignal.timeout(1000),
       });
