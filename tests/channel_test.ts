@@ -15,7 +15,9 @@ import {
   type DialOptions,
   ManualResolver,
   newClient,
+  registerBalancer,
   StatusError,
+  type SubConn,
 } from "../mod.ts";
 import type { ClientConn } from "../client/client_conn.ts";
 import type { InternalDialOptions } from "../client/options.ts";
@@ -343,4 +345,58 @@ Deno.test("grpc_proxy from the environment is used; no_proxy exempts a host", as
   const exempt = { ...base, no_proxy: "example.com,127.0.0.1" };
   assertStringIncludes(await runChild(a.address, perms, exempt), "ANSWER a");
   assertEquals(proxy.requests.length, 1);
+});
+
+Deno.test("registerBalancer(): a custom policy by name; a StatusError from its picker drops calls", async () => {
+  await using a = new Backend("a");
+  await using b = new Backend("b");
+  // "last_only": connects only the last address. "drop_all": fails every call.
+  registerBalancer({
+    name: "test_last_only",
+    build(cc) {
+      let sc: SubConn | undefined;
+      return {
+        updateClientConnState(s) {
+          sc?.shutdown();
+          const target = s.addresses[s.addresses.length - 1];
+          const mine = cc.newSubConn(target, (st) => {
+            if (st.state === "READY") cc.updateState("READY", { pick: () => mine });
+            else if (st.state === "IDLE") mine.connect();
+          });
+          sc = mine;
+          cc.updateState("CONNECTING", { pick: () => null });
+          mine.connect();
+        },
+        resolverError() {},
+        exitIdle() {},
+        close() {
+          sc?.shutdown();
+        },
+      };
+    },
+  });
+  registerBalancer({
+    name: "test_drop_all",
+    build(cc) {
+      const drop = new StatusError(Code.ResourceExhausted, "dropped by policy");
+      return {
+        updateClientConnState() {
+          cc.updateState("READY", { pick: () => drop });
+        },
+        resolverError() {},
+        exitIdle() {},
+        close() {},
+      };
+    },
+  });
+  await using last = newClient(ipv4(a, b), {
+    defaultServiceConfig: { loadBalancingConfig: [{ test_last_only: {} }] },
+  });
+  assertEquals(count(await calls(last, 5, true)), { b: 5 });
+  await using drop = newClient(ipv4(a, b), {
+    defaultServiceConfig: { loadBalancingConfig: [{ test_drop_all: {} }] },
+  });
+  const err = await assertRejects(() => drop.invoke(WHO, "x", { waitForReady: true }), StatusError);
+  assertEquals(err.code, Code.ResourceExhausted);
+  assertEquals(err.rawMessage, "dropped by policy");
 });
