@@ -127,6 +127,8 @@ export class Backend implements AsyncDisposable {
 export class ConnectProxy implements AsyncDisposable {
   readonly port: number;
   readonly requests: string[] = [];
+  /** Tunnels open now. */
+  open = 0;
   #listener: Deno.TcpListener;
   #conns = new Set<Deno.Conn>();
   #loop: Promise<void>;
@@ -185,7 +187,9 @@ export class ConnectProxy implements AsyncDisposable {
     }
     this.#conns.add(up);
     await c.write(new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n"));
+    this.open++;
     await Promise.all([pipe(c, up), pipe(up, c)]);
+    this.open--;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

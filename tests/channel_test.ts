@@ -147,6 +147,7 @@ Deno.test("idle after idleTimeoutMs without calls (fake clock); the next call wa
   assertEquals(conn.getState(), "READY");
   clock.advance(1); // a full timeout without calls: idle
   assertEquals(conn.getState(), "IDLE");
+  await waitUntil(() => proxy.open === 0, "the idle channel to close its connection");
   // The connection is gone; the next call builds everything again.
   assertEquals(await conn.invoke(WHO, "3"), "a");
   assertEquals(conn.getState(), "READY");
