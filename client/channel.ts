@@ -8,6 +8,7 @@ import type { Metadata } from "../metadata.ts";
 import { Code, StatusError } from "../status.ts";
 import { DeadlineTimers } from "../internal/deadline_timers.ts";
 import { REAL_CLOCK } from "../internal/clock.ts";
+import { isDeadlineReason } from "../internal/abort.ts";
 import type { ClientTransport } from "../transport/http2_client.ts";
 import {
   type Balancer,
@@ -223,7 +224,7 @@ export class Channel implements SubchannelOwner {
   }
 
   /** The transport `t` refused a new stream (draining): its subchannel forgets it. */
-  transportDraining(t: ClientTransport): void {
+  forgetTransport(t: ClientTransport): void {
     this.#transportOwner.get(t)?.lost(t);
   }
 
@@ -284,7 +285,7 @@ export class Channel implements SubchannelOwner {
       if (!(await this.waitForStateChange(s, signal))) {
         const reason = signal!.reason;
         const last = this.#lastError ? `; last error: ${this.#lastError.message}` : "";
-        const timeout = reason instanceof DOMException && reason.name === "TimeoutError";
+        const timeout = isDeadlineReason(reason);
         throw new StatusError(
           timeout ? Code.DeadlineExceeded : Code.Canceled,
           `${timeout ? "Deadline exceeded" : "Cancelled"} while connecting${last}`,

@@ -4,7 +4,7 @@
 // to the backend. grpc-go: internal/transport/proxy.go (doHTTPConnectHandshake) and
 // internal/resolver/delegatingresolver (the target name is not resolved locally).
 
-import { errorMessage } from "../internal/wire.ts";
+import { errorMessage } from "../internal/error_message.ts";
 
 /** A proxy to tunnel through. */
 export interface ProxyConfig {

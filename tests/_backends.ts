@@ -1,14 +1,13 @@
-// In-process backends for channel tests: servers that answer "who are you" with their name,
-// a grpc.health.v1.Health service whose status the test sets, and a small HTTP CONNECT proxy.
+// In-process backends for channel tests: servers that answer "who are you" with their name
+// (optionally with the grpc.health.v1 service of health/), and a small HTTP CONNECT proxy.
 
 import { type Codec, type MethodDefinition, Server, type ServiceDefinition } from "../mod.ts";
+import { HealthServer } from "../health/mod.ts";
 
 const text: Codec<string> = {
   encode: (s) => new TextEncoder().encode(s),
   decode: (b) => new TextDecoder().decode(b),
 };
-
-const bytes: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
 export const WHO: MethodDefinition<string, string> = {
   name: "Who",
@@ -22,34 +21,14 @@ export const WHO: MethodDefinition<string, string> = {
 
 const BACKEND: ServiceDefinition = { name: "test.Backend", methods: { who: WHO } };
 
-const WATCH: MethodDefinition<Uint8Array, Uint8Array> = {
-  name: "Watch",
-  localName: "watch",
-  path: "/grpc.health.v1.Health/Watch",
-  requestStream: false,
-  responseStream: true,
-  requestCodec: bytes,
-  responseCodec: bytes,
-};
-
-const HEALTH: ServiceDefinition = { name: "grpc.health.v1.Health", methods: { watch: WATCH } };
-
-/** HealthCheckResponse { status = n } */
-function healthResponse(status: number): Uint8Array {
-  return new Uint8Array([0x08, status]);
-}
-
 /** One backend server on 127.0.0.1 or another loopback address (a fixed port can be given to
  * restart it in place). */
 export class Backend implements AsyncDisposable {
   readonly name: string;
   readonly port: number;
   readonly calls: string[] = [];
-  /** Health status per service name (1 SERVING, 2 NOT_SERVING); Watch streams follow it. */
-  #health = new Map<string, number>();
-  #watchers = new Set<() => void>();
-  /** Service names Watch was asked about. */
-  readonly watched: string[] = [];
+  /** The backend's grpc.health.v1 service (health/server.ts), when asked for. */
+  readonly health: HealthServer | undefined;
   #server: Server;
   #serving: Promise<void>;
 
@@ -65,10 +44,8 @@ export class Backend implements AsyncDisposable {
       },
     });
     if (opts.health) {
-      const watch = (req: Uint8Array, signal: AbortSignal) => this.#watch(req, signal);
-      server.addService(HEALTH, {
-        watch: (req: Uint8Array, ctx: { signal: AbortSignal }) => watch(req, ctx.signal),
-      } as never);
+      this.health = new HealthServer();
+      this.health.register(server);
     }
     this.hostname = opts.hostname ?? "127.0.0.1";
     const listener = Deno.listen({ hostname: this.hostname, port });
@@ -79,34 +56,6 @@ export class Backend implements AsyncDisposable {
 
   get address(): string {
     return `${this.hostname}:${this.port}`;
-  }
-
-  setHealth(service: string, status: number): void {
-    this.#health.set(service, status);
-    for (const w of [...this.#watchers]) w();
-  }
-
-  async *#watch(req: Uint8Array, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-    // HealthCheckRequest: 0x0a len name
-    const service = req.length > 2 ? new TextDecoder().decode(req.subarray(2)) : "";
-    this.watched.push(service);
-    let last = -1;
-    while (!signal.aborted) {
-      const s = this.#health.get(service) ?? 3; // SERVICE_UNKNOWN
-      if (s !== last) {
-        last = s;
-        yield healthResponse(s);
-      }
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#watchers.delete(wake);
-          signal.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.#watchers.add(wake);
-        signal.addEventListener("abort", wake, { once: true });
-      });
-    }
   }
 
   gracefulStop(): Promise<void> {

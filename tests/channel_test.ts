@@ -231,16 +231,15 @@ Deno.test("manual resolver: new addresses move the channel; errors keep the old 
 Deno.test("health checking: only SERVING backends take calls (gRFC A17)", async () => {
   await using a = new Backend("a", 0, { health: true });
   await using b = new Backend("b", 0, { health: true });
-  a.setHealth("test.Backend", 1);
-  b.setHealth("test.Backend", 2); // NOT_SERVING
+  a.health!.setServingStatus("test.Backend", "SERVING");
+  b.health!.setServingStatus("test.Backend", "NOT_SERVING");
   await using conn = newClient(ipv4(a, b), {
     defaultServiceConfig: { ...RR, healthCheckConfig: { serviceName: "test.Backend" } },
   });
   assertEquals(count(await calls(conn, 10, true)), { a: 10 });
-  assertEquals(a.watched, ["test.Backend"]);
-  b.setHealth("test.Backend", 1);
+  b.health!.setServingStatus("test.Backend", "SERVING");
   await settle(conn, ["a", "b"]);
-  a.setHealth("test.Backend", 2);
+  a.health!.setServingStatus("test.Backend", "NOT_SERVING");
   // The watch stream tells the client soon; then a takes no more calls.
   let streak = 0;
   for (let i = 0; i < 2000 && streak < 4; i++) {
