@@ -29,6 +29,7 @@ export class Backend implements AsyncDisposable {
   readonly calls: string[] = [];
   /** The backend's grpc.health.v1 service (health/server.ts), when asked for. */
   readonly health: HealthServer | undefined;
+  #held = Promise.withResolvers<void>();
   #server: Server;
   #serving: Promise<void>;
 
@@ -38,8 +39,9 @@ export class Backend implements AsyncDisposable {
     this.name = name;
     const server = new Server();
     server.addService(BACKEND, {
-      who: (req: string) => {
+      who: async (req: string) => {
         this.calls.push(req);
+        if (req === "hold") await this.#held.promise;
         return name;
       },
     });
@@ -52,6 +54,12 @@ export class Backend implements AsyncDisposable {
     this.port = listener.addr.port;
     this.#server = server;
     this.#serving = server.serve(listener);
+  }
+
+  /** Answers the calls that asked "hold". */
+  release(): void {
+    this.#held.resolve();
+    this.#held = Promise.withResolvers<void>();
   }
 
   get address(): string {

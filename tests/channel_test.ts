@@ -155,6 +155,17 @@ Deno.test("idle after idleTimeoutMs without calls (fake clock); the next call wa
   assertEquals(proxy.requests.length, 2); // the idle channel closed its connection
   clock.advance(120_000);
   assertEquals(conn.getState(), "IDLE");
+  // A call in progress keeps the channel active however long it runs.
+  const held = conn.invoke(WHO, "hold");
+  await waitUntil(() => a.calls.length === 4, "the held call to arrive");
+  clock.advance(600_000);
+  assertEquals(conn.getState(), "READY");
+  a.release();
+  assertEquals(await held, "a");
+  clock.advance(59_999);
+  assertEquals(conn.getState(), "READY");
+  clock.advance(60_001);
+  assertEquals(conn.getState(), "IDLE");
 });
 
 Deno.test("service config: methodConfig timeout and waitForReady; call options win", async () => {

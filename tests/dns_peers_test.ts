@@ -24,7 +24,7 @@ class Dnsmasq implements AsyncDisposable {
     this.#output = child.output().then((o) => new TextDecoder().decode(o.stderr));
   }
 
-  static async start(ips: string[]): Promise<Dnsmasq> {
+  static async start(ips: string[], txt?: string): Promise<Dnsmasq> {
     const dir = await Deno.makeTempDir();
     await Deno.chmod(dir, 0o755);
     await Dnsmasq.#writeHosts(dir, ips);
@@ -42,6 +42,7 @@ class Dnsmasq implements AsyncDisposable {
         "--pid-file=",
         "--user=root",
         "--log-facility=-",
+        ...(txt === undefined ? [] : [`--txt-record=_grpc_config.${NAME},${txt}`]),
       ],
       stdin: "null",
       stdout: "null",
@@ -165,5 +166,26 @@ Deno.test("dns resolver + dnsmasq: round_robin over every A record, follows a re
   } finally {
     await Promise.all([b2.stop(), b3.stop(), b5.stop()]);
     await b4.stop().catch(() => {});
+  }
+});
+
+Deno.test("dns resolver + dnsmasq: the TXT grpc_config service config, only when enabled (gRFC A2)", async () => {
+  const hosts = ["127.0.0.2", "127.0.0.3"];
+  const backends = backendsOnOnePort(hosts);
+  const port = backends[0].port;
+  // No commas: dnsmasq splits TXT strings at commas (and our resolver joins the strings).
+  const txt = 'grpc_config=[{"serviceConfig":{"loadBalancingPolicy":"round_robin"}}]';
+  await using dns = await Dnsmasq.start(hosts, txt);
+  try {
+    const target = `dns://127.0.0.1:${dns.port}/${NAME}:${port}`;
+    await using on = newClient(target, { serviceConfigLookup: true });
+    await settle(on, hosts);
+    assertEquals(await countCalls(on, 20), { "127.0.0.2": 10, "127.0.0.3": 10 });
+    // Without serviceConfigLookup the record is not read: pick_first, one backend.
+    await using off = newClient(target);
+    const spread = await countCalls(off, 20);
+    assertEquals(Object.values(spread), [20]);
+  } finally {
+    await Promise.all(backends.map((b) => b.stop()));
   }
 });
