@@ -51,6 +51,10 @@ function dnsError(host: string, err: unknown): Error {
   return new Error(`dns: cannot resolve ${JSON.stringify(host)}: ${msg}`, { cause: err });
 }
 
+function isPermissionError(err: unknown): boolean {
+  return err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied;
+}
+
 function isNotFound(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound;
 }
@@ -171,6 +175,15 @@ class DnsResolver implements Resolver {
     if (a.status === "fulfilled") { for (const ip of a.value) out.push(this.#address(ip)); }
     if (aaaa.status === "fulfilled") { for (const ip of aaaa.value) out.push(this.#address(ip)); }
     if (out.length > 0) return out;
+    // No permission to query the system's name server (`--allow-net=localhost:50051` alone):
+    // hand the name to Deno.connect, which resolves it with the host's own resolver under the
+    // permission the user did give (what a direct connect did before resolvers existed).
+    if (
+      this.#nameServer === undefined && a.status === "rejected" && aaaa.status === "rejected" &&
+      isPermissionError(a.reason) && isPermissionError(aaaa.reason)
+    ) {
+      return [{ addr: joinHostPort(this.#host, this.#port) }];
+    }
     for (const r of [a, aaaa]) {
       if (r.status === "rejected" && !isNotFound(r.reason)) throw dnsError(this.#host, r.reason);
     }
@@ -225,7 +238,9 @@ class StaticResolver implements Resolver {
 /**
  * Makes a `dns` resolver factory with non-default timing, for
  * {@linkcode DialOptions.resolvers} (the built-in `dns` scheme uses the defaults). Lookups use
- * `Deno.resolveDns`, which needs `--allow-net`; IP-literal targets never look anything up.
+ * `Deno.resolveDns`, which needs `--allow-net` for the name server; without it (and without a
+ * name server in the target), the name goes to `Deno.connect` as it is (one address, resolved
+ * by the host). IP-literal targets never look anything up.
  *
  * @param options Timeout, re-resolution interval, and (for tests) clock and lookup.
  * @returns A factory for the `dns` scheme.

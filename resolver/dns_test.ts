@@ -200,3 +200,20 @@ Deno.test("dns resolver: the authority must be an IP address", () => {
   assert(err instanceof TypeError);
   assertStringIncludes((err as TypeError).message, "expected an IP address");
 });
+
+Deno.test("dns resolver: no permission for the system name server → the name goes to connect", async () => {
+  const dns = new FakeDns();
+  dns.records.set("A svc.test", new Deno.errors.NotCapable("Requires net access"));
+  dns.records.set("AAAA svc.test", new Deno.errors.NotCapable("Requires net access"));
+  const clock = new FakeClock();
+  const sys = start("svc.test:1", dns, clock);
+  await tick();
+  assertEquals(sys.cc.states, [{ addresses: [{ addr: "svc.test:1" }] }]);
+  sys.r.close();
+  // With a name server named in the target, the error stands.
+  const named = start("dns://127.0.0.1:53/svc.test:1", dns, clock);
+  await tick();
+  assertEquals(named.cc.states, []);
+  assertStringIncludes(named.cc.errors[0].message, "Requires net access");
+  named.r.close();
+});

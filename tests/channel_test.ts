@@ -339,6 +339,16 @@ Deno.test("an IP-literal target works with only --allow-net=127.0.0.1 (no DNS, n
   assertStringIncludes(out, "ANSWER a");
 });
 
+Deno.test("localhost:port works with only --allow-net=localhost:port (the name goes to connect)", async () => {
+  await using a = new Backend("a");
+  const out = await runChild(`localhost:${a.port}`, [`--allow-net=localhost:${a.port}`], {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+  });
+  assertStringIncludes(out, "ANSWER a");
+});
+
 Deno.test("grpc_proxy from the environment is used; no_proxy exempts a host", async () => {
   await using a = new Backend("a");
   await using proxy = new ConnectProxy();
