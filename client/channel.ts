@@ -22,6 +22,7 @@ import "../balancer/pick_first.ts";
 import "../balancer/round_robin.ts";
 import {
   type Address,
+  isFixedListResolver,
   parseTarget,
   type Resolver,
   type ResolverClientConn,
@@ -49,8 +50,6 @@ import {
 import { Subchannel, type SubchannelOwner } from "./subchannel.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
-
-const STATIC_SCHEMES = new Set(["ipv4", "ipv6", "passthrough", "unix", "unix-abstract"]);
 
 function noop(): void {}
 
@@ -114,7 +113,7 @@ export class Channel implements SubchannelOwner {
           return { resolveNow: noop, close: noop };
         };
       }
-    } else if (STATIC_SCHEMES.has(t.scheme)) {
+    } else if (isFixedListResolver(factory)) {
       // Our fixed-list resolvers have no side effects: build one now so that a malformed
       // target throws here, not on the first call.
       let first: Address | undefined;

@@ -6,6 +6,7 @@ import {
   isIPv4,
   isIPv6,
   joinHostPort,
+  markFixedListResolver,
   registerResolver,
   type Resolver,
   type ResolverClientConn,
@@ -38,5 +39,5 @@ function ipResolver(v6: boolean) {
   };
 }
 
-registerResolver("ipv4", ipResolver(false));
-registerResolver("ipv6", ipResolver(true));
+registerResolver("ipv4", markFixedListResolver(ipResolver(false)));
+registerResolver("ipv6", markFixedListResolver(ipResolver(true)));

@@ -2,6 +2,7 @@
 // by Deno.connect, not by us). grpc-go: internal/resolver/passthrough.
 
 import {
+  markFixedListResolver,
   registerResolver,
   type Resolver,
   type ResolverClientConn,
@@ -16,4 +17,4 @@ function passthrough(target: Target, cc: ResolverClientConn): Resolver {
   return { resolveNow() {}, close() {} };
 }
 
-registerResolver("passthrough", passthrough);
+registerResolver("passthrough", markFixedListResolver(passthrough));

@@ -100,6 +100,21 @@ export type ResolverFactory = (
 
 const registry = new Map<string, ResolverFactory>();
 
+// Our fixed-list resolvers (ipv4, ipv6, unix, passthrough): building one has no side effect, so
+// the channel builds one at once to refuse a malformed target in newClient().
+const fixedList = new WeakSet<ResolverFactory>();
+
+/** Marks `factory` as a resolver that reports a fixed list at once and does nothing else. */
+export function markFixedListResolver(factory: ResolverFactory): ResolverFactory {
+  fixedList.add(factory);
+  return factory;
+}
+
+/** Whether `factory` is one of our fixed-list resolvers. */
+export function isFixedListResolver(factory: ResolverFactory): boolean {
+  return fixedList.has(factory);
+}
+
 /** The scheme used when a target has none (or an unregistered one), as in grpc-go NewClient. */
 export const DEFAULT_SCHEME = "dns";
 

@@ -2,6 +2,7 @@
 // grpc-go: internal/resolver/unix (the authority must be empty).
 
 import {
+  markFixedListResolver,
   registerResolver,
   type Resolver,
   type ResolverClientConn,
@@ -22,5 +23,5 @@ function unixResolver(abstract: boolean) {
   };
 }
 
-registerResolver("unix", unixResolver(false));
-registerResolver("unix-abstract", unixResolver(true));
+registerResolver("unix", markFixedListResolver(unixResolver(false)));
+registerResolver("unix-abstract", markFixedListResolver(unixResolver(true)));
