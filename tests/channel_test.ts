@@ -421,3 +421,17 @@ Deno.test("registerBalancer(): a custom policy by name; a StatusError from its p
   assertEquals(err.code, Code.ResourceExhausted);
   assertEquals(err.rawMessage, "dropped by policy");
 });
+
+Deno.test("connectivity API: a lost connection takes pick_first to IDLE; a call reconnects", async () => {
+  const a = new Backend("a");
+  const port = a.port;
+  await using conn = newClient(a.address, { backoff: FAST_BACKOFF });
+  assertEquals(await conn.invoke(WHO, "x"), "a");
+  assertEquals(conn.getState(), "READY");
+  await a.gracefulStop(); // GOAWAY, then the connection closes
+  assert(await conn.waitForStateChange("READY", AbortSignal.timeout(20_000)));
+  assertEquals(conn.getState(), "IDLE");
+  await using a2 = new Backend("a2", port);
+  assertEquals(await conn.invoke(WHO, "x", { waitForReady: true }), "a2");
+  assertEquals(conn.getState(), "READY");
+});
