@@ -431,7 +431,7 @@ Deno.test("connectivity API: a lost connection takes pick_first to IDLE; a call 
   await a.gracefulStop(); // GOAWAY, then the connection closes
   assert(await conn.waitForStateChange("READY", AbortSignal.timeout(20_000)));
   assertEquals(conn.getState(), "IDLE");
-  await using a2 = new Backend("a2", port);
+  await using _a2 = new Backend("a2", port);
   assertEquals(await conn.invoke(WHO, "x", { waitForReady: true }), "a2");
   assertEquals(conn.getState(), "READY");
 });
