@@ -9,6 +9,7 @@ import { Code, StatusError } from "../status.ts";
 import { DeadlineTimers } from "../internal/deadline_timers.ts";
 import { REAL_CLOCK } from "../internal/clock.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
+import { errorText } from "../internal/error_message.ts";
 import type { ClientTransport } from "../transport/http2_client.ts";
 import {
   type Balancer,
@@ -233,7 +234,10 @@ export class Channel implements SubchannelOwner {
   connect(): void {
     if (this.#closed) return;
     if (this.#resolver === null) this.#exitIdle();
-    else this.#balancer?.exitIdle();
+    else {
+      const b = this.#balancer;
+      if (b !== null) this.#guard(b, () => b.exitIdle());
+    }
   }
 
   /**
@@ -372,13 +376,31 @@ export class Channel implements SubchannelOwner {
         // grpc-go: an invalid config from the resolver keeps the previous good one.
       }
     }
-    this.#ensureBalancer().updateClientConnState(s, this.#config.loadBalancing.config);
+    const b = this.#ensureBalancer();
+    this.#guard(b, () => b.updateClientConnState(s, this.#config.loadBalancing.config));
   }
 
   #onResolverError(err: Error): void {
     if (this.#closed) return;
     this.#lastError = err;
-    this.#ensureBalancer().resolverError(err);
+    const b = this.#ensureBalancer();
+    this.#guard(b, () => b.resolverError(err));
+  }
+
+  // A balancer that throws (a custom one's bug) must not take the process down: the channel
+  // goes TRANSIENT_FAILURE with that error instead.
+  #guard(b: Balancer, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (this.#closed || this.#balancer !== b) return;
+      const e = new StatusError(Code.Internal, `grpc: the balancer failed: ${errorText(err)}`, {
+        cause: err,
+      });
+      this.#lastError = e;
+      this.#picker.update({ pick: () => e });
+      this.#setState(ConnectivityState.TransientFailure);
+    }
   }
 
   #ensureBalancer(): Balancer {
@@ -392,7 +414,9 @@ export class Channel implements SubchannelOwner {
         if (this.#closed || (b !== null && this.#balancer !== b)) {
           throw new Error("Cannot create a subchannel: the balancer was closed");
         }
-        const sc = new Subchannel(address, this, listener);
+        const sc = new Subchannel(address, this, (st) => {
+          if (b !== null) this.#guard(b, () => listener(st));
+        });
         this.#subchannels.add(sc);
         return sc;
       },

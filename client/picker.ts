@@ -70,14 +70,25 @@ export class PickerWrapper {
   /** The transport the picker gives now, or null (hot path: no promise, no throw). */
   pickNow(method: string, metadata: Metadata | undefined): ClientTransport | null {
     if (this.#closedError !== null) return null;
-    const r = this.#picker.pick({ method, metadata });
+    let r;
+    try {
+      r = this.#picker.pick({ method, metadata });
+    } catch {
+      return null; // the slow path reports it
+    }
     return r instanceof Subchannel ? r.readyTransport() : null;
   }
 
   // One pick: a transport, null to wait, or a throw to fail the call.
   #tryPick(waitForReady: boolean, info: PickInfo): ClientTransport | null {
     if (this.#closedError !== null) throw this.#closedError;
-    const r = this.#picker.pick(info);
+    let r;
+    try {
+      r = this.#picker.pick(info);
+    } catch (err) {
+      // A picker that throws (a custom balancer's bug) fails the call, not the process.
+      throw new StatusError(Code.Internal, "grpc: the picker failed", { cause: err });
+    }
     if (r === null) return null;
     if (r instanceof Subchannel) return r.readyTransport(); // not READY any more: wait
     if (r instanceof StatusError) throw r; // the balancer dropped the call

@@ -435,3 +435,47 @@ Deno.test("connectivity API: a lost connection takes pick_first to IDLE; a call 
   assertEquals(await conn.invoke(WHO, "x", { waitForReady: true }), "a2");
   assertEquals(conn.getState(), "READY");
 });
+
+Deno.test("a balancer or picker that throws fails calls INTERNAL, not the process", async () => {
+  await using a = new Backend("a");
+  registerBalancer({
+    name: "test_throws_on_update",
+    build() {
+      return {
+        updateClientConnState() {
+          throw new Error("bug in update");
+        },
+        resolverError() {},
+        exitIdle() {},
+        close() {},
+      };
+    },
+  });
+  registerBalancer({
+    name: "test_picker_throws",
+    build(cc) {
+      return {
+        updateClientConnState() {
+          cc.updateState("READY", {
+            pick() {
+              throw new Error("bug in pick");
+            },
+          });
+        },
+        resolverError() {},
+        exitIdle() {},
+        close() {},
+      };
+    },
+  });
+  for (
+    const [name, msg] of [["test_throws_on_update", "bug in update"], ["test_picker_throws", ""]]
+  ) {
+    await using conn = newClient(a.address, {
+      defaultServiceConfig: { loadBalancingConfig: [{ [name]: {} }] },
+    });
+    const err = await assertRejects(() => conn.invoke(WHO, "x"), StatusError);
+    assertEquals(err.code, Code.Internal, name);
+    assertStringIncludes(err.message, msg);
+  }
+});
