@@ -85,6 +85,10 @@ export class Channel implements SubchannelOwner {
   #resolver: Resolver | null = null;
   #balancer: Balancer | null = null;
   #balancerName = "";
+  /** A new policy waiting to take over (graceful switch), and its latest update. */
+  #pending: Balancer | null = null;
+  #pendingName = "";
+  #pendingUpdate: { state: ConnectivityState; picker: Picker } | null = null;
   #config: ServiceConfig;
   #resolverConfigSeen = false;
   readonly #subchannels = new Set<Subchannel>();
@@ -348,11 +352,14 @@ export class Channel implements SubchannelOwner {
 
   // No calls for idleTimeoutMs: stop the resolver and balancer, drain every connection.
   #enterIdle(): void {
-    const r = this.#resolver, b = this.#balancer;
+    const r = this.#resolver, b = this.#balancer, p = this.#pending;
     this.#resolver = null;
     this.#balancer = null;
     this.#balancerName = "";
+    this.#pending = null;
+    this.#pendingUpdate = null;
     r?.close();
+    p?.close();
     b?.close(); // its subchannels shut down: connections drain and close
     for (const sc of this.#subchannels) sc.shutdown();
     this.#picker.update(this.#idlePicker);
@@ -393,7 +400,18 @@ export class Channel implements SubchannelOwner {
     try {
       fn();
     } catch (err) {
-      if (this.#closed || this.#balancer !== b) return;
+      if (this.#closed || (this.#balancer !== b && this.#pending !== b)) return;
+      if (this.#pending === b) {
+        // The policy we were switching to is broken: keep the old one.
+        this.#pending = null;
+        this.#pendingUpdate = null;
+        try {
+          b.close();
+        } catch {
+          // broken already
+        }
+        return;
+      }
       const e = new StatusError(Code.Internal, `grpc: the balancer failed: ${errorText(err)}`, {
         cause: err,
       });
@@ -403,15 +421,30 @@ export class Channel implements SubchannelOwner {
     }
   }
 
+  // The balancer the service config names. A new policy replaces the old one gracefully, as
+  // grpc-go's gracefulswitch: while the old one is READY it keeps serving, and the new one
+  // (pending) takes over once it is READY itself or the old one leaves READY.
   #ensureBalancer(): Balancer {
-    const name = this.#config.loadBalancing.name;
+    const name = getBalancer(this.#config.loadBalancing.name) !== undefined
+      ? this.#config.loadBalancing.name
+      : "pick_first";
+    if (this.#pending !== null) {
+      if (this.#pendingName === name) return this.#pending;
+      this.#pending.close();
+      this.#pending = null;
+      this.#pendingUpdate = null;
+    }
     if (this.#balancer !== null && this.#balancerName === name) return this.#balancer;
-    this.#balancer?.close();
-    const builder = getBalancer(name) ?? getBalancer("pick_first")!;
+    const graceful = this.#balancer !== null && this.#state === ConnectivityState.Ready;
+    if (!graceful) {
+      this.#balancer?.close();
+      this.#balancer = null;
+    }
     let b: Balancer | null = null;
+    const mine = () => b === null || b === this.#balancer || b === this.#pending;
     const cc: BalancerClientConn = {
       newSubConn: (address: Address, listener: (s: SubConnState) => void) => {
-        if (this.#closed || (b !== null && this.#balancer !== b)) {
+        if (this.#closed || !mine()) {
           throw new Error("Cannot create a subchannel: the balancer was closed");
         }
         const sc = new Subchannel(address, this, (st) => {
@@ -421,26 +454,74 @@ export class Channel implements SubchannelOwner {
         return sc;
       },
       updateState: (state, picker) => {
-        if (this.#closed || this.#balancer !== b) return;
-        if (state === ConnectivityState.TransientFailure) {
-          const r = picker.pick({ method: "", metadata: undefined });
-          if (r instanceof Error) this.#lastError = r;
+        if (this.#closed || !mine()) return;
+        if (b === null || b === this.#pending) {
+          // The new policy, not in charge yet: remember; take over when it is READY (or the
+          // old one is not).
+          this.#pendingUpdate = { state, picker };
+          if (
+            b === null || (state !== ConnectivityState.Ready &&
+              this.#state === ConnectivityState.Ready)
+          ) return;
+          this.#promotePending();
+          return;
         }
-        this.#picker.update(picker);
-        this.#setState(state);
+        if (this.#pending !== null && state !== ConnectivityState.Ready) {
+          this.#promotePending(); // the old policy left READY: the new one serves now
+          return;
+        }
+        this.#publish(state, picker);
       },
       resolveNow: () => {
-        if (this.#balancer === b) this.#resolver?.resolveNow();
+        if (mine()) this.#resolver?.resolveNow();
       },
     };
-    b = builder.build(cc, {
+    const built = getBalancer(name)!.build(cc, {
       setTimeout: (fn, ms) => REAL_CLOCK.setTimeout(fn, ms),
       clearTimeout: (id) => REAL_CLOCK.clearTimeout(id),
       random: Math.random,
     });
-    this.#balancer = b;
-    this.#balancerName = builder.name;
-    return b;
+    b = built;
+    if (graceful) {
+      this.#pending = built;
+      this.#pendingName = name;
+      const u = this.#pendingUpdate;
+      if (u !== null && u.state === ConnectivityState.Ready) this.#promotePending();
+    } else {
+      this.#balancer = built;
+      this.#balancerName = name;
+      const u = this.#pendingUpdate;
+      this.#pendingUpdate = null;
+      if (u !== null) this.#publish(u.state, u.picker);
+    }
+    return built;
+  }
+
+  #promotePending(): void {
+    const next = this.#pending, old = this.#balancer;
+    if (next === null) return;
+    this.#balancer = next;
+    this.#balancerName = this.#pendingName;
+    this.#pending = null;
+    old?.close();
+    const u = this.#pendingUpdate;
+    this.#pendingUpdate = null;
+    if (u !== null) this.#publish(u.state, u.picker);
+    else this.#publish(ConnectivityState.Connecting, QUEUE_PICKER);
+  }
+
+  #publish(state: ConnectivityState, picker: Picker): void {
+    if (state === ConnectivityState.TransientFailure) {
+      let r: unknown;
+      try {
+        r = picker.pick({ method: "", metadata: undefined });
+      } catch (err) {
+        r = err;
+      }
+      if (r instanceof Error) this.#lastError = r;
+    }
+    this.#picker.update(picker);
+    this.#setState(state);
   }
 
   // ---- SubchannelOwner ---------------------------------------------------------------------
@@ -470,13 +551,15 @@ export class Channel implements SubchannelOwner {
       this.#idleTimer = undefined;
       this.#picker.close(err);
       this.#setState(ConnectivityState.Shutdown);
-      const r = this.#resolver, b = this.#balancer;
+      const r = this.#resolver, b = this.#balancer, p = this.#pending;
       this.#resolver = null;
       this.#balancer = null;
+      this.#pending = null;
       r?.close();
-      // Close the subchannels now (not gracefully), then let the balancer forget them.
+      // Close the subchannels now (not gracefully), then let the balancers forget them.
       const closing = scs.map((sc) => sc.close(err));
       b?.close();
+      p?.close();
       await Promise.all(closing);
       return;
     }

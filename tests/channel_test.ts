@@ -231,10 +231,14 @@ Deno.test("manual resolver: new addresses move the channel; errors keep the old 
   r.updateState({ addresses: [{ addr: a.address }, { addr: b.address }], serviceConfig: "{" });
   await settle(conn, ["a", "b"]);
   assertEquals(count(await calls(conn, 4)), { a: 2, b: 2 });
+  // A policy change is graceful (grpc-go gracefulswitch): the READY round_robin keeps serving
+  // until pick_first is READY.
   r.updateState({
     addresses: [{ addr: a.address }, { addr: b.address }],
     serviceConfig: '{"loadBalancingConfig":[{"pick_first":{}}]}',
   });
+  assertEquals(conn.getState(), "READY"); // a hard switch would be CONNECTING here
+  assert(["a", "b"].includes(await conn.invoke(WHO, "x")));
   const names = await calls(conn, 6, true);
   assertEquals(Object.keys(count(names)).length, 1);
 });
