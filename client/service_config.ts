@@ -12,6 +12,19 @@ import "../balancer/round_robin.ts";
 /**
  * The JSON form of a service config, as a user writes it (gRFC A2; grpc-proto
  * `grpc/service_config/service_config.proto`). Unknown fields are ignored, as in grpc-go.
+ *
+ * @example round_robin, a default timeout, and health checking
+ * ```ts
+ * import { newClient, type ServiceConfigJson } from "@seed/grpc";
+ *
+ * const config: ServiceConfigJson = {
+ *   loadBalancingConfig: [{ round_robin: {} }],
+ *   methodConfig: [{ name: [{}], timeout: "5s" }],
+ *   healthCheckConfig: { serviceName: "" },
+ * };
+ * const conn = newClient("ipv4:127.0.0.1:50051,127.0.0.1:50052", { defaultServiceConfig: config });
+ * await conn.close();
+ * ```
  */
 export interface ServiceConfigJson {
   /** Deprecated single policy name (`"round_robin"`), used when `loadBalancingConfig` is absent. */

@@ -91,6 +91,24 @@ export interface ResolverOptions {
 /**
  * Builds a resolver for one channel. It reports through `cc` (at once or later) and may
  * throw a `TypeError` for a target it cannot resolve. grpc-go: `resolver.Builder.Build`.
+ *
+ * @example A resolver that polls a service registry
+ * ```ts
+ * import { newClient, type ResolverFactory } from "@seed/grpc";
+ *
+ * const lookup = (_service: string) => Promise.resolve(["127.0.0.1:50051"]);
+ * const registry: ResolverFactory = (target, cc) => {
+ *   const poll = () =>
+ *     lookup(target.endpoint).then(
+ *       (list) => cc.updateState({ addresses: list.map((addr) => ({ addr })) }),
+ *       (err) => cc.reportError(err),
+ *     );
+ *   poll();
+ *   return { resolveNow: poll, close() {} };
+ * };
+ * const conn = newClient("registry:///shop.Cart", { resolvers: { registry } });
+ * await conn.close();
+ * ```
  */
 export type ResolverFactory = (
   target: Target,
