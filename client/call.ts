@@ -17,14 +17,13 @@ import {
 } from "../transport/http2_client.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
+import { MAX_CALL_ATTEMPTS } from "./service_config.ts";
 import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
 
-/** grpc-go defaultMaxCallAttempts: transparent retries of one call stop after this many. */
-const MAX_CALL_ATTEMPTS = 5;
 /** grpc-go defaultRetryBufferSize (WithMaxRetryRPCBufferSize): bytes kept per call for retries. */
 const RETRY_BUFFER_SIZE = 256 * 1024;
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */

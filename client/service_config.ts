@@ -93,7 +93,10 @@ export interface ServiceConfig {
   readonly methods: ReadonlyMap<string, MethodConfig>;
 }
 
-/** The most attempts a retry or hedging policy may ask for. grpc-go: defaultMaxCallAttempts. */
+/**
+ * The most attempts of one call: retry and hedging policies are lowered to it, and transparent
+ * retries stop there. grpc-go: defaultMaxCallAttempts.
+ */
 export const MAX_CALL_ATTEMPTS = 5;
 
 /** The config used when there is none: pick_first, nothing per method. */
