@@ -32,6 +32,8 @@ export type {
 export { ClientConn, dial, newClient } from "./client/client_conn.ts";
 export {
   type BidiStreamingMethod,
+  type ClientMethodFor,
+  type ClientOf,
   type ClientStreamingMethod,
   createClient,
   type ServerStreamingMethod,
