@@ -36,6 +36,7 @@ export {
   type ClientOf,
   type ClientStreamingMethod,
   createClient,
+  type EsClientMethod,
   type ServerStreamingMethod,
   type UnaryMethod,
   type UntypedClient,

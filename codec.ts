@@ -26,6 +26,14 @@ export {
   loadProtoSync,
   type ProtoInput,
 } from "./codec/proto_loader.ts";
+export type {
+  EsFieldInit,
+  EsMessageInit,
+  EsMessageShape,
+  EsMethod,
+  EsService,
+} from "./codec/protobuf_es.ts";
+export { defineProtoFile, type GeneratedCodecOptions, ProtoFile } from "./codec/generated.ts";
 
 /**
  * Turns messages into bytes and back. `server.ts` and `client.ts` use one per request and

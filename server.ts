@@ -20,7 +20,7 @@ import {
 } from "./transport/http2_server.ts";
 import { unavailable } from "./transport/connection.ts";
 import { ServerCall } from "./server/call.ts";
-import type { DescService } from "@bufbuild/protobuf";
+import type { EsService } from "./codec/protobuf_es.ts";
 import { definitionFromDescService, isDescService } from "./codec/protobuf_es.ts";
 import type { Handler, ImplementationOf, UnaryHandler } from "./server/handler.ts";
 import {
@@ -33,6 +33,7 @@ import {
 export type {
   BidiStreamingHandler,
   ClientStreamingHandler,
+  EsHandler,
   Handler,
   HandlerFor,
   ImplementationOf,
@@ -127,7 +128,7 @@ export class Server {
    * ```
    */
   // deno-lint-ignore no-explicit-any
-  addService<S extends ServiceDefinition<any> | DescService>(
+  addService<S extends ServiceDefinition<any> | EsService>(
     service: S,
     implementation: ImplementationOf<S>,
   ): void {

@@ -1,8 +1,7 @@
 // The stub factory: createClient turns a service definition into an object with one method per
 // RPC, and the helpers that drive streaming calls for it (grpc-go's generated NewXxxClient).
 
-import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { GenService } from "@bufbuild/protobuf/codegenv2";
+import type { EsMessageInit, EsMessageShape, EsService } from "../codec/protobuf_es.ts";
 import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
 import { definitionFromDescService, isDescService } from "../codec/protobuf_es.ts";
 import { Code, StatusError } from "../status.ts";
@@ -67,21 +66,21 @@ MethodDefinition<any, infer Res, infer ReqStream, infer ResStream, infer ReqIn, 
 export type ClientOf<S> = S extends ServiceDefinition<infer Methods>
   ? string extends keyof Methods ? UntypedClient
   : { readonly [K in keyof Methods]: ClientMethodFor<Methods[K]> }
-  : S extends GenService<infer Shape> ? string extends keyof Shape ? UntypedClient
+  : S extends { readonly kind: "service"; readonly method: infer Shape }
+    ? string extends keyof Shape ? UntypedClient
     : { readonly [K in keyof Shape]: EsClientMethod<Shape[K]> }
   : UntypedClient;
 
-type EsClientMethod<M> = M extends { methodKind: infer Kind; input: infer I; output: infer O }
-  ? I extends DescMessage
-    ? O extends DescMessage
-      ? Kind extends "unary" ? UnaryMethod<MessageInitShape<I>, MessageShape<O>>
-      : Kind extends "server_streaming"
-        ? ServerStreamingMethod<MessageInitShape<I>, MessageShape<O>>
-      : Kind extends "client_streaming"
-        ? ClientStreamingMethod<MessageInitShape<I>, MessageShape<O>>
-      : BidiStreamingMethod<MessageInitShape<I>, MessageShape<O>>
-    : never
-  : never
+/**
+ * The client method for one method of a protobuf-es `GenService`: requests are protobuf-es
+ * messages or init objects, responses messages.
+ */
+export type EsClientMethod<M> = M extends
+  { methodKind: infer Kind; input: infer I; output: infer O }
+  ? Kind extends "unary" ? UnaryMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : Kind extends "server_streaming" ? ServerStreamingMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : Kind extends "client_streaming" ? ClientStreamingMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : BidiStreamingMethod<EsMessageInit<I>, EsMessageShape<O>>
   : never;
 
 /**
@@ -125,7 +124,7 @@ type EsClientMethod<M> = M extends { methodKind: infer Kind; input: infer I; out
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function createClient<S extends ServiceDefinition<any> | GenService<any>>(
+export function createClient<S extends ServiceDefinition<any> | EsService>(
   service: S,
   conn: ClientConn,
 ): ClientOf<S>;
@@ -139,11 +138,11 @@ export function createClient<S extends ServiceDefinition<any> | GenService<any>>
  * @returns The client.
  */
 export function createClient<C extends object>(
-  service: ServiceDefinition | DescService,
+  service: ServiceDefinition | EsService,
   conn: ClientConn,
 ): C;
 export function createClient(
-  service: ServiceDefinition | DescService,
+  service: ServiceDefinition | EsService,
   conn: ClientConn,
 ): unknown {
   const definition = isDescService(service) ? definitionFromDescService(service) : service;

@@ -18,10 +18,101 @@ import type { Codec, MethodDefinition, ServiceDefinition } from "../codec.ts";
 import { errorMessage } from "../internal/error_message.ts";
 import { type ProtoSourceFile, recordProtoSources } from "../internal/proto_sources.ts";
 
+/**
+ * A protobuf-es v2 service (`DescService`, or the `GenService` that `protoc-gen-es` generates),
+ * as far as this module relies on it: checked structurally, so that any copy of
+ * `@bufbuild/protobuf` v2 works and this module's types do not carry protobuf-es's.
+ *
+ * @example A protobuf-es service from a registry
+ * ```ts
+ * import type { EsService } from "@seed/grpc";
+ * import { create, createFileRegistry } from "@bufbuild/protobuf";
+ * import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const registry = createFileRegistry(
+ *   create(FileDescriptorProtoSchema, {
+ *     name: "p.proto",
+ *     package: "p",
+ *     syntax: "proto3",
+ *     messageType: [{ name: "M" }],
+ *     service: [{ name: "S", method: [{ name: "Do", inputType: ".p.M", outputType: ".p.M" }] }],
+ *   }),
+ *   () => undefined,
+ * );
+ * const service: EsService = registry.getService("p.S")!;
+ * assertEquals(service.methods[0].methodKind, "unary");
+ * ```
+ */
+export interface EsService {
+  /** Always `"service"`. */
+  readonly kind: "service";
+  /** The fully qualified name, e.g. `"helloworld.Greeter"`. */
+  readonly typeName: string;
+  /** The methods, in `.proto` order. */
+  readonly methods: readonly EsMethod[];
+  /** The methods by local name (generated code types each one). */
+  readonly method: Readonly<Record<string, EsMethod>>;
+}
+
+/** One method of an {@linkcode EsService} (protobuf-es `DescMethod`). */
+export interface EsMethod {
+  /** Always `"rpc"`. */
+  readonly kind: "rpc";
+  /** The name as written in the `.proto` file. */
+  readonly name: string;
+  /** lowerCamelCase name. */
+  readonly localName: string;
+  /** The method's kind. */
+  readonly methodKind: "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
+  /** The request message's schema (protobuf-es `DescMessage`). */
+  readonly input: { readonly kind: "message"; readonly typeName: string };
+  /** The response message's schema. */
+  readonly output: { readonly kind: "message"; readonly typeName: string };
+}
+
+/**
+ * The message type a protobuf-es generated schema (`GenMessage`) describes, read from its type
+ * brand; `Record<string, unknown>` for a schema without one.
+ *
+ * @typeParam Schema A message schema, e.g. `typeof HelloRequestSchema`.
+ */
+export type EsMessageShape<Schema> = Schema extends { readonly $codegenv2: { a: infer Shape } }
+  ? Shape
+  : Record<string, unknown>;
+
+/**
+ * What protobuf-es's `create` accepts for a generated schema: the message itself, or its fields,
+ * each optional (protobuf-es `MessageInitShape`).
+ *
+ * @typeParam Schema A message schema.
+ */
+export type EsMessageInit<Schema> = Schema extends { readonly $codegenv2: { a: infer Shape } } ?
+    | Shape
+    | {
+      [P in keyof Shape as P extends "$typeName" | "$unknown" ? never : P]?: EsFieldInit<Shape[P]>;
+    }
+  : Record<string, unknown>;
+
+/**
+ * One field of an {@linkcode EsMessageInit}: messages (objects with a `$typeName`) as their init
+ * objects, lists element by element.
+ *
+ * @typeParam F The field's type in the message.
+ */
+export type EsFieldInit<F> = F extends Uint8Array ? F
+  : F extends readonly (infer E)[] ? EsFieldInit<E>[]
+  : F extends { readonly $typeName: string } ?
+      | F
+      | {
+        [P in keyof F as P extends "$typeName" | "$unknown" ? never : P]?: EsFieldInit<F[P]>;
+      }
+  : F;
+
 /** Whether `service` is a protobuf-es `DescService` (a `GenService` is one). */
-export function isDescService(service: unknown): service is DescService {
+export function isDescService(service: unknown): service is EsService {
   if (typeof service !== "object" || service === null) return false;
-  const s = service as Partial<DescService>;
+  const s = service as Partial<EsService>;
   return s.kind === "service" && typeof s.typeName === "string" && Array.isArray(s.methods);
 }
 
@@ -32,7 +123,8 @@ const definitions = new WeakMap<DescService, ServiceDefinition>();
  * (`sayHello`), the path from the service's type name, codecs on `toBinary` / `fromBinary`.
  * Reflection serves the service's file (and its imports) as protobuf-es describes them.
  */
-export function definitionFromDescService(service: DescService): ServiceDefinition {
+export function definitionFromDescService(es: EsService): ServiceDefinition {
+  const service = es as unknown as DescService;
   let definition = definitions.get(service);
   if (definition !== undefined) return definition;
   const methods: Record<string, MethodDefinition> = {};

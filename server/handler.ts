@@ -1,8 +1,7 @@
 // What a service implementation is made of: the four handler kinds and the context every
 // handler gets (grpc-go server.go's methodHandler / StreamHandler, and the handler's ctx).
 
-import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { GenService } from "@bufbuild/protobuf/codegenv2";
+import type { EsMessageInit, EsMessageShape } from "../codec/protobuf_es.ts";
 import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
 import type { Metadata } from "../metadata.ts";
 
@@ -100,19 +99,18 @@ MethodDefinition<infer Req, any, infer ReqStream, infer ResStream, any, infer Re
 export type ImplementationOf<S> = S extends ServiceDefinition<infer Methods>
   ? string extends keyof Methods ? ServiceImplementation
   : { [K in keyof Methods]?: HandlerFor<Methods[K]> }
-  : S extends GenService<infer Shape> ? string extends keyof Shape ? ServiceImplementation
+  : S extends { readonly kind: "service"; readonly method: infer Shape }
+    ? string extends keyof Shape ? ServiceImplementation
     : { [K in keyof Shape]?: EsHandler<Shape[K]> }
   : ServiceImplementation;
 
-type EsHandler<M> = M extends { methodKind: infer Kind; input: infer I; output: infer O }
-  ? I extends DescMessage
-    ? O extends DescMessage
-      ? Kind extends "unary" ? UnaryHandler<MessageShape<I>, MessageInitShape<O>>
-      : Kind extends "server_streaming"
-        ? ServerStreamingHandler<MessageShape<I>, MessageInitShape<O>>
-      : Kind extends "client_streaming"
-        ? ClientStreamingHandler<MessageShape<I>, MessageInitShape<O>>
-      : BidiStreamingHandler<MessageShape<I>, MessageInitShape<O>>
-    : Handler
-  : Handler
+/**
+ * The handler for one method of a protobuf-es `GenService` (its `methodKind`, `input` and
+ * `output`): requests are protobuf-es messages, responses messages or init objects.
+ */
+export type EsHandler<M> = M extends { methodKind: infer Kind; input: infer I; output: infer O }
+  ? Kind extends "unary" ? UnaryHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : Kind extends "server_streaming" ? ServerStreamingHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : Kind extends "client_streaming" ? ClientStreamingHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : BidiStreamingHandler<EsMessageShape<I>, EsMessageInit<O>>
   : Handler;
