@@ -274,12 +274,20 @@ function stampFileNames(state: LoadState): void {
           object.filename = wellKnown.get(object.name) ??
             (hasDescriptor ? "google/protobuf/descriptor.proto" : null);
         }
+        if (object instanceof protobuf.Type) stampNested(object, object.filename);
       } else if (object instanceof protobuf.Namespace) {
         visit(object, pkg === "" ? object.name : `${pkg}.${object.name}`);
       }
     }
   };
   visit(state.root, "");
+}
+
+function stampNested(type: protobuf.Namespace, filename: string | null): void {
+  for (const object of type.nestedArray) {
+    object.filename = filename;
+    if (object instanceof protobuf.Namespace) stampNested(object, filename);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import { GenerateError, generateFiles } from "./run.ts";
 import { parseCodegenArgs, USAGE } from "./args.ts";
 import { UsageError } from "./args.ts";
 import { writeOutput } from "./write.ts";
+import { errorMessage } from "../internal/error_message.ts";
 
 /**
  * Runs the generator with command-line arguments; resolves with the exit code. Output goes to
@@ -64,7 +65,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     const files = generateFiles(args.inputs, args.includeDirs, args.options);
-    await writeOutput(args.out, files);
+    try {
+      await writeOutput(args.out, files);
+    } catch (error) {
+      console.error(`codegen: ${errorMessage(error)}`);
+      return 1;
+    }
     for (const f of files) console.error(`wrote ${f.path}`);
     return 0;
   } catch (error) {
