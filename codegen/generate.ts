@@ -249,6 +249,9 @@ class FileWriter {
     const name = this.#ref(type);
     const full = type.fullName.slice(1);
     this.#doc(type.comment, `The message \`${full}\`.`);
+    if (type.fieldsArray.length === 0 && !(this.#o.oneofs && type.oneofsArray.length > 0)) {
+      this.#lines.push("// deno-lint-ignore no-empty-interface");
+    }
     this.#lines.push(`export interface ${name} {`);
     for (const field of type.fieldsArray) {
       this.#doc(field.comment, `Field \`${field.name}\` = ${field.id}.`, "  ");
@@ -270,6 +273,7 @@ class FileWriter {
       null,
       `What the codec encodes as {@linkcode ${name}}: every field optional, \`null\` meaning unset.`,
     );
+    if (type.fieldsArray.length === 0) this.#lines.push("// deno-lint-ignore no-empty-interface");
     this.#lines.push(`export interface ${name}Init {`);
     for (const field of type.fieldsArray) {
       this.#doc(field.comment, `Field \`${field.name}\` = ${field.id}.`, "  ");

@@ -4,10 +4,10 @@
 
 import { assertEquals } from "@std/assert";
 import {
+  type ClientConn,
   createClient,
   type MethodDefinition,
-  newClient,
-  Server,
+  type Server,
   type ServiceDefinition,
 } from "@seed/grpc";
 import { Hello, type HelloClient } from "../../examples/helloworld/hello_pb.ts";
@@ -15,7 +15,7 @@ import { RouteGuide } from "../../examples/routeguide/route_guide_pb.ts";
 import { KitchenEcho } from "./gen/kitchen_sink_pb.ts";
 
 // Never called: only type-checked.
-function typeChecks(server: Server, conn: ReturnType<typeof newClient>): void {
+function typeChecks(server: Server, conn: ClientConn): void {
   server.addService(Hello, {
     // The request's type comes from the definition: `req.name` is a string.
     sayHello: (req) => ({ message: req.name.toUpperCase() }),
@@ -40,6 +40,7 @@ function typeChecks(server: Server, conn: ReturnType<typeof newClient>): void {
       return { pointCount: n };
     },
     // @ts-expect-error: a server-streaming handler must return an iterable, not a promise.
+    // deno-lint-ignore require-await
     listFeatures: async (rect) => ({ name: String(rect.lo?.latitude) }),
   });
 

@@ -25,9 +25,11 @@ export const file: ProtoFile = defineProtoFile(
 );
 
 /** The message `google.protobuf.Empty`. */
+// deno-lint-ignore no-empty-interface
 export interface Empty {
 }
 
 /** What the codec encodes as {@linkcode Empty}: every field optional, `null` meaning unset. */
+// deno-lint-ignore no-empty-interface
 export interface EmptyInit {
 }
