@@ -206,3 +206,50 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("codegen: other codec options generate codecs equal to loadProto's with them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const proto = `syntax = "proto3";
+      package opts;
+      enum Kind { KIND_UNSPECIFIED = 0; BIG = 1; }
+      message Thing {
+        int64 big_number = 1; Kind kind = 2; repeated uint64 many = 3;
+        map<sint64, Kind> by_id = 4; optional string note = 5; Thing child = 6;
+        oneof pick { string a_text = 7; int32 a_number = 8; }
+      }
+      service Things { rpc Get (Thing) returns (Thing); }`;
+    await Deno.writeTextFile(`${dir}/opts.proto`, proto);
+    const flags = ["--longs", "bigint", "--enums", "number", "--defaults", "false", "--keep-case"];
+    const r = await run(["--out", `${dir}/gen`, "-I", dir, ...flags, `${dir}/opts.proto`]);
+    assertEquals(r.code, 0, r.stderr);
+    const text = await Deno.readTextFile(`${dir}/gen/opts_pb.ts`);
+    assertStringIncludes(text, "big_number?: bigint;");
+    assertStringIncludes(text, "export type Kind = (typeof Kind)[keyof typeof Kind];");
+    const generated = await import(`file://${dir}/gen/opts_pb.ts`);
+    const { loadProtoSync } = await import("@seed/grpc");
+    const loaded = loadProtoSync(`${dir}/opts.proto`, {
+      longs: "bigint",
+      enums: "number",
+      defaults: false,
+      keepCase: true,
+    })["opts.Things"].methods.get.requestCodec;
+    const codec = generated.Things.methods.get.requestCodec;
+    const sample = {
+      big_number: -9007199254740993n,
+      kind: "BIG",
+      many: ["18446744073709551615", 1],
+      by_id: { "-7": 1 },
+      note: "",
+      child: { a_number: 3 },
+    };
+    const bytes = codec.encode(sample);
+    assertEquals(bytes, loaded.encode(sample));
+    assertEquals(codec.decode(bytes), loaded.decode(bytes));
+    assertEquals(codec.decode(bytes).big_number, -9007199254740993n);
+    assertEquals(codec.decode(bytes).kind, 1);
+    assertEquals(codec.decode(bytes).by_id, { "-7": 1 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
