@@ -24,7 +24,7 @@ export function generateFiles(
   try {
     loaded = loadFilesSync(inputs, { includeDirs, keepCase: options.keepCase });
   } catch (error) {
-    throw new GenerateError(located(error, loaded), { cause: error });
+    throw new GenerateError(located(error), { cause: error });
   }
   const { root, files } = loaded;
   try {
@@ -42,7 +42,7 @@ export function generateFiles(
 
 // Load errors: "Cannot parse <path>: illegal token 'x' (line 3)" → "<path>:3: illegal token 'x'";
 // "Cannot find "x.proto" imported by <path>: looked in …" → "<path>:<line of the import>: …".
-function located(error: unknown, _loaded: unknown): string {
+function located(error: unknown): string {
   const message = errorMessage(error);
   const parse = /^Cannot parse (.+?): (.*) \(line (\d+)\)$/s.exec(message);
   if (parse !== null) return `${parse[1]}:${parse[3]}: ${parse[2]}`;
