@@ -188,7 +188,7 @@ class FileWriter {
       ` * Types and services of \`${this.#fd.name}\`${
         this.#fd.package ? ` (package \`${this.#fd.package}\`)` : ""
       }.`,
-      ` * Codec options: ${this.#describeOptions()}.`,
+      ...wrap(`Codec options: ${this.#describeOptions()}.`, 96).map((l) => ` * ${l}`),
       " *",
       " * @module",
       " */",
@@ -235,8 +235,11 @@ class FileWriter {
 
   #doc(comment: string | null | undefined, fallback: string, indent = ""): void {
     const text = (comment ?? "").trim() || fallback;
-    const lines = text.replace(/\*\//g, "*\\/").split("\n").map((l) => l.trimEnd());
-    if (lines.length === 1) {
+    const width = 96 - indent.length;
+    const lines = text.replace(/\*\//g, "*\\/").split("\n").flatMap((l) =>
+      wrap(l.trimEnd(), width)
+    );
+    if (lines.length === 1 && indent.length + lines[0].length + 7 <= 100) {
       this.#lines.push(`${indent}/** ${lines[0]} */`);
       return;
     }
@@ -404,7 +407,7 @@ class FileWriter {
     this.#lines.push("}", "");
     this.#doc(
       null,
-      `An implementation of \`${full}\` for \`Server.addService(${name}, …)\`, which takes any subset of these handlers.`,
+      `Handlers of \`${full}\`, for \`Server.addService(${name}, …)\` (which takes any subset of them).`,
     );
     this.#lines.push(`export interface ${name}Handlers {`);
     for (const m of methods) {
@@ -424,6 +427,23 @@ class FileWriter {
       : (m.responseStream ? "server streaming" : "unary");
     this.#doc(m.comment, `\`${m.name}\` (${kind}).`, "  ");
   }
+}
+
+// Splits a line longer than `width` at spaces (a word longer than `width` stays whole).
+function wrap(line: string, width: number): string[] {
+  if (line.length <= width) return [line];
+  const out: string[] = [];
+  let current = "";
+  for (const word of line.split(" ")) {
+    if (current !== "" && current.length + 1 + word.length > width) {
+      out.push(current);
+      current = word;
+    } else {
+      current = current === "" ? word : `${current} ${word}`;
+    }
+  }
+  if (current !== "") out.push(current);
+  return out;
 }
 
 function byName(a: string, b: string): number {

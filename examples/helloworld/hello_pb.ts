@@ -2,7 +2,8 @@
 
 /**
  * Types and services of `hello.proto` (package `helloworld`).
- * Codec options: longs "string", enums "string", defaults true, arrays false, objects false, oneofs true, keepCase false.
+ * Codec options: longs "string", enums "string", defaults true, arrays false, objects false,
+ * oneofs true, keepCase false.
  *
  * @module
  */
@@ -73,7 +74,10 @@ export interface HelloClient {
   sayHello: UnaryMethod<HelloReqInit, HelloRep>;
 }
 
-/** An implementation of `helloworld.Hello` for `Server.addService(Hello, …)`, which takes any subset of these handlers. */
+/**
+ * Handlers of `helloworld.Hello`, for `Server.addService(Hello, …)` (which takes any subset of
+ * them).
+ */
 export interface HelloHandlers {
   /** Answers a greeting for the name in the request. */
   sayHello: UnaryHandler<HelloReq, HelloRepInit>;

@@ -2,7 +2,8 @@
 
 /**
  * Types and services of `route_guide.proto` (package `routeguide`).
- * Codec options: longs "string", enums "string", defaults true, arrays false, objects false, oneofs true, keepCase false.
+ * Codec options: longs "string", enums "string", defaults true, arrays false, objects false,
+ * oneofs true, keepCase false.
  *
  * @module
  */
@@ -116,7 +117,9 @@ export interface RouteSummary {
   elapsedTime: number;
 }
 
-/** What the codec encodes as {@linkcode RouteSummary}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode RouteSummary}: every field optional, `null` meaning unset.
+ */
 export interface RouteSummaryInit {
   /** Points received. */
   pointCount?: number | null;
@@ -179,7 +182,10 @@ export interface RouteGuideClient {
   routeChat: BidiStreamingMethod<RouteNoteInit, RouteNote>;
 }
 
-/** An implementation of `routeguide.RouteGuide` for `Server.addService(RouteGuide, …)`, which takes any subset of these handlers. */
+/**
+ * Handlers of `routeguide.RouteGuide`, for `Server.addService(RouteGuide, …)` (which takes any
+ * subset of them).
+ */
 export interface RouteGuideHandlers {
   /** Unary: the feature at a point; a feature with an empty name when nothing is there. */
   getFeature: UnaryHandler<Point, FeatureInit>;

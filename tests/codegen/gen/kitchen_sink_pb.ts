@@ -2,7 +2,8 @@
 
 /**
  * Types and services of `kitchen_sink.proto` (package `kitchen.v1`).
- * Codec options: longs "string", enums "string", defaults true, arrays false, objects false, oneofs true, keepCase false.
+ * Codec options: longs "string", enums "string", defaults true, arrays false, objects false,
+ * oneofs true, keepCase false.
  *
  * @module
  */
@@ -351,7 +352,9 @@ export interface KitchenSink {
   _optColor?: "optColor";
 }
 
-/** What the codec encodes as {@linkcode KitchenSink}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode KitchenSink}: every field optional, `null` meaning unset.
+ */
 export interface KitchenSinkInit {
   /** Field `scalars` = 1. */
   scalars?: ScalarsInit | null;
@@ -425,7 +428,10 @@ export interface KitchenSink_Inner {
   children: (KitchenSink_Inner)[];
 }
 
-/** What the codec encodes as {@linkcode KitchenSink_Inner}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode KitchenSink_Inner}: every field optional, `null` meaning
+ * unset.
+ */
 export interface KitchenSink_InnerInit {
   /** Field `level` = 1. */
   level?: keyof typeof KitchenSink_Inner_Level | number | null;
@@ -496,7 +502,10 @@ export interface KitchenEchoClient {
   chat: BidiStreamingMethod<KitchenSinkInit, KitchenSink>;
 }
 
-/** An implementation of `kitchen.v1.KitchenEcho` for `Server.addService(KitchenEcho, …)`, which takes any subset of these handlers. */
+/**
+ * Handlers of `kitchen.v1.KitchenEcho`, for `Server.addService(KitchenEcho, …)` (which takes any
+ * subset of them).
+ */
 export interface KitchenEchoHandlers {
   /** Returns the request. */
   echo: UnaryHandler<KitchenSink, KitchenSinkInit>;

@@ -2,7 +2,8 @@
 
 /**
  * Types and services of `google/protobuf/struct.proto` (package `google.protobuf`).
- * Codec options: longs "string", enums "string", defaults true, arrays false, objects false, oneofs true, keepCase false.
+ * Codec options: longs "string", enums "string", defaults true, arrays false, objects false,
+ * oneofs true, keepCase false.
  *
  * @module
  */

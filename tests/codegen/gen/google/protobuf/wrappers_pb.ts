@@ -2,7 +2,8 @@
 
 /**
  * Types and services of `google/protobuf/wrappers.proto` (package `google.protobuf`).
- * Codec options: longs "string", enums "string", defaults true, arrays false, objects false, oneofs true, keepCase false.
+ * Codec options: longs "string", enums "string", defaults true, arrays false, objects false,
+ * oneofs true, keepCase false.
  *
  * @module
  */
@@ -30,7 +31,9 @@ export interface DoubleValue {
   value: number;
 }
 
-/** What the codec encodes as {@linkcode DoubleValue}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode DoubleValue}: every field optional, `null` meaning unset.
+ */
 export interface DoubleValueInit {
   /** Field `value` = 1. */
   value?: number | null;
@@ -66,7 +69,9 @@ export interface UInt64Value {
   value: string;
 }
 
-/** What the codec encodes as {@linkcode UInt64Value}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode UInt64Value}: every field optional, `null` meaning unset.
+ */
 export interface UInt64ValueInit {
   /** Field `value` = 1. */
   value?: string | number | bigint | null;
@@ -90,7 +95,9 @@ export interface UInt32Value {
   value: number;
 }
 
-/** What the codec encodes as {@linkcode UInt32Value}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode UInt32Value}: every field optional, `null` meaning unset.
+ */
 export interface UInt32ValueInit {
   /** Field `value` = 1. */
   value?: number | null;
@@ -114,7 +121,9 @@ export interface StringValue {
   value: string;
 }
 
-/** What the codec encodes as {@linkcode StringValue}: every field optional, `null` meaning unset. */
+/**
+ * What the codec encodes as {@linkcode StringValue}: every field optional, `null` meaning unset.
+ */
 export interface StringValueInit {
   /** Field `value` = 1. */
   value?: string | null;
