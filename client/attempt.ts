@@ -10,6 +10,7 @@ import {
 } from "../transport/http2_client.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
+import type { Metadata } from "../metadata.ts";
 
 /** Opening retries of one attempt on transports that went away before its stream existed. */
 const MAX_OPEN_RETRIES = 10;
@@ -21,6 +22,9 @@ export interface AttemptHost {
   readonly channel: Channel;
   readonly waitForReady: boolean;
   readonly maxReceiveMessageSize: number;
+  /** The method's path and the call's metadata (for the balancer's pick). */
+  readonly path: string;
+  readonly metadata: Metadata | undefined;
   /** The call's error once it has ended (then the attempt gives up), else null. */
   readonly endedWith: StatusError | null;
   /** The request headers of attempt `a` (with grpc-previous-rpc-attempts when > 0). */
@@ -54,7 +58,8 @@ export class Attempt {
 
   /** Opens the stream: synchronously on the hot path (a READY transport with a free slot). */
   start(): void {
-    const t = this.#host.channel.readyTransport();
+    const host = this.#host;
+    const t = host.channel.readyTransport(host.path, host.metadata);
     if (t !== null) {
       let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
       try {
@@ -122,7 +127,7 @@ export class Attempt {
         pending = undefined;
         let t: ClientTransport | undefined;
         if (r === undefined) {
-          const picked = ch.pick(host.waitForReady);
+          const picked = ch.pick(host.waitForReady, host.path, host.metadata);
           if (picked instanceof ClientTransport) {
             t = picked;
           } else {

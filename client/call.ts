@@ -17,6 +17,7 @@ import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/m
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
+import type { CallCredentials } from "../credentials/call.ts";
 import { Attempt, type AttemptHost } from "./attempt.ts";
 import {
   type CallRetryState,
@@ -90,6 +91,10 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
   #onAbort: (() => void) | undefined;
   #onDefaultAbort: (() => void) | undefined;
   #deadlineEntry: DeadlineEntry | undefined;
+  readonly #callCreds: CallCredentials | undefined;
+  // The call credentials' metadata (flat pairs), once computed; their run's abort controller.
+  #credHeaders: string[] | undefined;
+  #credAbort: AbortController | null = null;
 
   // Attempts (grpc-go csAttempt). Before the call commits there may be several (hedging) or a
   // next one waiting for its backoff (#timer); once committed, only #committed matters.
@@ -120,13 +125,20 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     this.method = method;
     this.#ch = ch;
     const opts = ch.opts;
-    let deadline = Infinity;
+    // The service config's settings for this method; call options override them where grpc-go's
+    // do: waitForReady is replaced, the timeout and size limits take the smaller value
+    // (service_config.proto MethodConfig).
+    const mc = ch.methodConfig(method.path);
+    let deadline = mc?.timeoutMs === undefined ? Infinity : Date.now() + mc.timeoutMs;
+    let maxRecv = opts.maxReceiveMessageSize;
+    let maxSend = opts.maxSendMessageSize;
     if (o !== undefined) {
       if (o.timeoutMs !== undefined) {
         if (typeof o.timeoutMs !== "number" || Number.isNaN(o.timeoutMs)) {
           throw new RangeError(`Cannot use timeoutMs: value is ${o.timeoutMs}`);
         }
-        deadline = Date.now() + o.timeoutMs;
+        const d = Date.now() + o.timeoutMs;
+        if (d < deadline) deadline = d;
       }
       if (o.deadline !== undefined) {
         const d = o.deadline instanceof Date ? o.deadline.getTime() : o.deadline;
@@ -138,27 +150,35 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       this.#metadata = toMetadata(o.metadata);
       this.#onHeader = o.onHeader;
       this.#onTrailer = o.onTrailer;
-      this.#maxRecv = o.maxReceiveMessageSize === undefined
-        ? opts.maxReceiveMessageSize
-        : checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
-      this.#maxSend = o.maxSendMessageSize === undefined
-        ? opts.maxSendMessageSize
-        : checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
+      if (o.maxReceiveMessageSize !== undefined) {
+        maxRecv = checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
+      }
+      if (o.maxSendMessageSize !== undefined) {
+        maxSend = checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
+      }
       this.#compressor = o.compression === undefined
         ? opts.compressor
         : checkCompression(CALL, o.compression);
-      this.#waitForReady = o.waitForReady === true;
+      this.#waitForReady = o.waitForReady ?? mc?.waitForReady ?? false;
       this.#signal = o.signal;
       this.#defaultSignal = o.defaultSignal;
     } else {
-      this.#maxRecv = opts.maxReceiveMessageSize;
-      this.#maxSend = opts.maxSendMessageSize;
       this.#compressor = opts.compressor;
-      this.#waitForReady = false;
+      this.#waitForReady = mc?.waitForReady ?? false;
     }
+    if (mc !== undefined) {
+      const r = mc.maxResponseMessageBytes, q = mc.maxRequestMessageBytes;
+      if (r !== undefined && r < maxRecv) maxRecv = r;
+      if (q !== undefined && q < maxSend) maxSend = q;
+    }
+    this.#maxRecv = maxRecv;
+    this.#maxSend = maxSend;
     this.#deadline = deadline;
+    // grpc-go: the channel's PerRPCCredentials, then the call's.
+    const cc = opts.callCredentials, oc = o?.callCredentials;
+    this.#callCreds = oc === undefined || oc === cc ? cc : cc === undefined ? oc : cc.compose(oc);
     if (this.#onHeader !== undefined) this.#headers = deferred();
-    this.#retry = ch.newRetryState(method.path);
+    this.#retry = ch.newRetryState(mc);
     ch.callStarted(); // #finish ends it
 
     // Fail before sending anything when already cancelled or past the deadline.
@@ -186,8 +206,37 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       this.#onDefaultAbort = () => this.#abort(abortStatus(s2.reason));
       s2.addEventListener("abort", this.#onDefaultAbort, { once: true });
     }
+    const creds = this.#callCreds;
+    if (creds === undefined) this.#startFirst();
+    else this.#runCallCredentials(creds);
+  }
+
+  #startFirst(): void {
     this.#startAttempt(0);
     if (this.#retry.hedgingPolicy !== undefined) this.#armHedge(this.#retry.nextHedgeDelayMs);
+  }
+
+  // The call credentials' metadata, before the first attempt (grpc-go: per attempt, in
+  // createHeaderFields; here once per call, so every attempt sends the same token).
+  #runCallCredentials(creds: CallCredentials): void {
+    const path = this.method.path;
+    const ac = this.#credAbort = new AbortController();
+    creds.headersFor(
+      {
+        serviceUrl: `https://${this.#ch.authority}${path.slice(0, path.lastIndexOf("/"))}`,
+        methodName: path.slice(path.lastIndexOf("/") + 1),
+        signal: ac.signal,
+      },
+      this.#ch.opts.credentials.protocol !== "insecure",
+    ).then((h) => {
+      this.#credAbort = null;
+      if (this.#done) return;
+      this.#credHeaders = h;
+      this.#startFirst();
+    }, (err) => {
+      this.#credAbort = null;
+      this.#fail(err);
+    });
   }
 
   // ---- attempts (AttemptHost) ----------------------------------------------------------------
@@ -202,6 +251,14 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
 
   get maxReceiveMessageSize(): number {
     return this.#maxRecv;
+  }
+
+  get path(): string {
+    return this.method.path;
+  }
+
+  get metadata(): Metadata | undefined {
+    return this.#metadata;
   }
 
   get endedWith(): StatusError | null {
@@ -219,7 +276,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     const c = this.#compressor;
     if (
       c === undefined && this.#metadata === undefined && this.#deadline === Infinity &&
-      a.previous === 0
+      a.previous === 0 && this.#credHeaders === undefined
     ) {
       return prefix;
     }
@@ -230,6 +287,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
     }
     if (a.previous > 0) h.push(PREVIOUS_ATTEMPTS_HEADER, String(a.previous));
+    const ch = this.#credHeaders;
+    if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
     return h;
   }
@@ -652,6 +711,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     const c = this.#committed;
     this.#active = [];
     this.#finish(err);
+    this.#credAbort?.abort(err);
     for (const a of act) a.cancel(err);
     if (c !== null && !act.includes(c)) c.cancel(err);
   }

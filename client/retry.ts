@@ -3,10 +3,13 @@
 // and retry-buffer pool. The call (client/call.ts) owns the attempts and timers; this file only
 // decides. grpc-go: stream.go (csAttempt.shouldRetry, clientStream.bufferForRetryLocked) and
 // clientconn.go (retryThrottler); hedging and the channel-wide buffer after grpc-js
-// retrying-call.ts (grpc-go has neither).
+// retrying-call.ts (grpc-go has neither). The policies come from the service config
+// (client/service_config.ts).
 
-/** grpc-go defaultMaxCallAttempts: the cap on a policy's `maxAttempts` (WithMaxCallAttempts). */
-export const DEFAULT_MAX_CALL_ATTEMPTS = 5;
+import { type HedgingPolicy, MAX_CALL_ATTEMPTS, type RetryPolicy } from "./service_config.ts";
+
+export type { HedgingPolicy, RetryPolicy };
+
 /** grpc-go defaultRetryBufferSize (MaxRetryRPCBufferSize): request bytes kept per call. */
 export const DEFAULT_PER_RPC_RETRY_BUFFER_SIZE = 256 * 1024;
 /** grpc-js `grpc.retry_buffer_size`: request bytes kept for retries by all calls of a channel. */
@@ -16,31 +19,7 @@ export const PUSHBACK_HEADER = "grpc-retry-pushback-ms";
 /** The request header that counts the attempts before this one (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_HEADER = "grpc-previous-rpc-attempts";
 /** How often a call is retried transparently (streams the server never processed). */
-export const MAX_TRANSPARENT_RETRIES = 5;
-
-/** A retry policy (gRFC A6 `retryPolicy`), validated. grpc-go: serviceconfig.RetryPolicy. */
-export interface RetryPolicy {
-  /** Attempts including the first, at least 2 (capped by `maxCallAttempts`). */
-  readonly maxAttempts: number;
-  /** The first retry comes after this many ms (times the jitter factor). */
-  readonly initialBackoffMs: number;
-  /** Backoff never grows past this many ms (before jitter). */
-  readonly maxBackoffMs: number;
-  /** The backoff grows by this factor per retry. */
-  readonly backoffMultiplier: number;
-  /** Codes that are retried; any other ends the call. */
-  readonly retryableStatusCodes: ReadonlySet<number>;
-}
-
-/** A hedging policy (gRFC A6 `hedgingPolicy`), validated. */
-export interface HedgingPolicy {
-  /** Attempts including the first, at least 2 (capped by `maxCallAttempts`). */
-  readonly maxAttempts: number;
-  /** A new attempt starts this many ms after the last one; 0 starts them all at once. */
-  readonly hedgingDelayMs: number;
-  /** Codes that let the other attempts go on; any other ends the call at once. */
-  readonly nonFatalStatusCodes: ReadonlySet<number>;
-}
+export const MAX_TRANSPARENT_RETRIES = MAX_CALL_ATTEMPTS;
 
 /** The timers and randomness retries use; tests inject their own. */
 export interface RetryClock {
