@@ -12,7 +12,7 @@ import {
   type AttemptRecord,
   BIDI,
   CLIENT_STREAM,
-  type FaultPlan,
+  FaultPlan,
   SERVER_STREAM,
   startFaultServer,
   UNARY,
@@ -445,4 +445,32 @@ Deno.test("hedging: pushback stop ends the hedging; the throttle stops new hedge
   clock.fire();
   assertEquals(await hedged, "again (attempt 4)");
   assert(plan.attempts[3].cancelled || (await plan.attempts[3].done, plan.attempts[3].cancelled));
+});
+
+Deno.test("hedging: with round_robin the attempts go to different backends", async () => {
+  const plan = new FaultPlan();
+  plan.delayMs = (i) => (i === 0 ? 60_000 : 0);
+  await using a = startFaultServer(plan);
+  await using b = startFaultServer(plan);
+  const clock = new TestClock(0.5, false);
+  await using conn = connect(
+    `ipv4:${a.target},${b.target}`,
+    { ...hedgingConfig(), loadBalancingConfig: [{ round_robin: {} }] },
+    clock,
+  );
+  // Wait until both backends are READY, so round_robin alternates between them.
+  for (let i = 0; i < 50 && new Set(plan.attempts.map((r) => r.port)).size < 2; i++) {
+    plan.delayMs = () => 0;
+    await conn.invoke(UNARY, "warm");
+  }
+  const before = plan.attempts.length;
+  plan.delayMs = (i) => (i === before ? 60_000 : 0);
+  const p = conn.invoke(UNARY, "rr");
+  await plan.waitForAttempts(before + 1);
+  clock.fire();
+  assertEquals(await p, `rr (attempt ${before + 1})`);
+  const [first, second] = plan.attempts.slice(before);
+  assert(first.port !== second.port, "both attempts went to one backend");
+  await first.done;
+  assert(first.cancelled);
 });
