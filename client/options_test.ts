@@ -61,3 +61,27 @@ Deno.test("resolveDialOptions() checks the channel options up front", () => {
   assertEquals(o.proxy, false);
   assertEquals(o.defaultServiceConfig?.loadBalancing.name, "round_robin");
 });
+
+Deno.test("resolveDialOptions(): retry options and their defaults (grpc-go, grpc-js)", () => {
+  const d = resolveDialOptions({});
+  assertEquals(
+    [d.maxCallAttempts, d.disableRetry, d.maxRetryRPCBufferSize, d.retryBufferSize],
+    [5, false, 256 * 1024, 16 * 1024 * 1024],
+  );
+  // grpc-go WithMaxCallAttempts: below 2 means the default.
+  assertEquals(resolveDialOptions({ maxCallAttempts: 1 }).maxCallAttempts, 5);
+  assertEquals(resolveDialOptions({ maxCallAttempts: 8 }).maxCallAttempts, 8);
+  assertThrows(() => resolveDialOptions({ maxCallAttempts: 2.5 }), RangeError, "maxCallAttempts");
+  assertThrows(() => resolveDialOptions({ retryBufferSize: -1 }), RangeError, "retryBufferSize");
+  // maxCallAttempts caps the policies of the default service config.
+  const sc = resolveDialOptions({
+    maxCallAttempts: 3,
+    defaultServiceConfig: {
+      methodConfig: [{
+        name: [{ service: "s" }],
+        hedgingPolicy: { maxAttempts: 5, hedgingDelay: "1s" },
+      }],
+    },
+  }).defaultServiceConfig!;
+  assertEquals(sc.methods.get("/s/")?.hedgingPolicy?.maxAttempts, 3);
+});

@@ -474,3 +474,36 @@ Deno.test("hedging: with round_robin the attempts go to different backends", asy
   await first.done;
   assert(first.cancelled);
 });
+
+Deno.test("hedging: bidi and server streaming race too; the winner's stream is read", async () => {
+  await using srv = startFaultServer();
+  const plan = srv.plan;
+  const clock = new TestClock(0.5, false);
+  await using conn = connect(srv.target, hedgingConfig(), clock);
+
+  plan.delayMs = (i) => (i === 0 ? 60_000 : 0);
+  const bidi = conn.newStream(BIDI);
+  await bidi.sendMsg("p");
+  await plan.waitForAttempts(1);
+  clock.fire(); // the hedge starts and gets "p" replayed
+  await plan.waitForAttempts(2);
+  await bidi.sendMsg("q"); // sent on both attempts
+  bidi.closeSend();
+  const got: string[] = [];
+  for await (const m of bidi) got.push(m);
+  assertEquals(got, ["p (attempt 1)", "q (attempt 1)"]);
+  await plan.attempts[0].done;
+  assertEquals(plan.attempts[0].cancelled, true);
+
+  plan.delayMs = (i) => (i === 2 ? 60_000 : 0);
+  const ss = conn.newStream(SERVER_STREAM);
+  await ss.sendMsg("s");
+  ss.closeSend();
+  await plan.waitForAttempts(3);
+  clock.fire();
+  const out: string[] = [];
+  for await (const m of ss) out.push(m);
+  assertEquals(out, ["s 1 (attempt 3)", "s 2 (attempt 3)"]);
+  await plan.attempts[2].done;
+  assertEquals(plan.attempts[2].cancelled, true);
+});
