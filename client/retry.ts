@@ -6,7 +6,7 @@
 // retrying-call.ts (grpc-go has neither). The policies come from the service config
 // (client/service_config.ts).
 
-import { type HedgingPolicy, MAX_CALL_ATTEMPTS, type RetryPolicy } from "./service_config.ts";
+import type { HedgingPolicy, RetryPolicy } from "./service_config.ts";
 
 export type { HedgingPolicy, RetryPolicy };
 
@@ -18,8 +18,12 @@ export const DEFAULT_RETRY_BUFFER_SIZE = 16 * 1024 * 1024;
 export const PUSHBACK_HEADER = "grpc-retry-pushback-ms";
 /** The request header that counts the attempts before this one (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_HEADER = "grpc-previous-rpc-attempts";
-/** How often a call is retried transparently (streams the server never processed). */
-export const MAX_TRANSPARENT_RETRIES = MAX_CALL_ATTEMPTS;
+/**
+ * How often a call is retried transparently when the server never processed its stream
+ * (REFUSED_STREAM, GOAWAY above its id): once, as gRFC A6 "Transparent Retries", grpc-go
+ * (firstAttempt) and grpc-js (transparentRetryUsed) do; then the policy decides.
+ */
+export const MAX_TRANSPARENT_RETRIES = 1;
 
 /** The timers and randomness retries use; tests inject their own. */
 export interface RetryClock {

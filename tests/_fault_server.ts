@@ -54,6 +54,8 @@ export interface AttemptRecord {
   /** The `grpc-previous-rpc-attempts` request header, if sent. */
   readonly previousAttempts: string | undefined;
   readonly metadata: Metadata;
+  /** The attempt's deadline as the server saw it (from grpc-timeout), epoch ms. */
+  readonly deadline: number | undefined;
   /** The port of the server that got it. */
   readonly port: number;
   /** Request messages read. */
@@ -97,6 +99,7 @@ export class FaultPlan {
       index: this.attempts.length,
       previousAttempts: ctx.metadata.get("grpc-previous-rpc-attempts"),
       metadata: ctx.metadata,
+      deadline: ctx.deadline,
       port,
       requests: [],
       cancelled: false,

@@ -286,14 +286,24 @@ Deno.test("retry: the channel's retryBufferSize is shared by its calls", async (
 Deno.test("retry: the deadline bounds all attempts together", async () => {
   await using srv = startFaultServer();
   srv.plan.failFirst = 100;
-  // Real timers: the backoff (8–12 s) is longer than the deadline.
-  await using conn = connect(
-    srv.target,
-    retryConfig({ initialBackoff: "10s", maxBackoff: "10s" }),
-    undefined,
-  );
-  assertEquals(await code(conn.invoke(UNARY, "a", { timeoutMs: 200 })), Code.DeadlineExceeded);
-  assertEquals(srv.plan.attempts.length, 1);
+  srv.plan.delayMs = () => 400; // 5 attempts would take 2 s
+  await using conn = connect(srv.target, retryConfig(), new TestClock());
+  const deadline = Date.now() + 1500;
+  assertEquals(await code(conn.invoke(UNARY, "a", { deadline })), Code.DeadlineExceeded);
+  const n = srv.plan.attempts.length;
+  assert(n >= 1 && n <= 4, `${n} attempts`);
+  // Every attempt's grpc-timeout is what was left of the one deadline (ms rounding aside).
+  for (const a of srv.plan.attempts) assert(a.deadline! <= deadline + 50, `${a.deadline}`);
+});
+
+Deno.test("retry: a deadline during the backoff ends the call and the timer", async () => {
+  await using srv = startFaultServer();
+  srv.plan.failFirst = 100;
+  const clock = new TestClock(0.5, false); // the backoff never ends by itself
+  await using conn = connect(srv.target, retryConfig(), clock);
+  assertEquals(await code(conn.invoke(UNARY, "a", { timeoutMs: 300 })), Code.DeadlineExceeded);
+  assert(srv.plan.attempts.length <= 1);
+  assertEquals(clock.pending, 0);
 });
 
 Deno.test("retry: cancelling during the backoff stops everything", async () => {
