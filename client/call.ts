@@ -359,7 +359,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     }
     const delay = st.retryDelay(code, pb);
     if (delay < 0) return this.#commit(a);
-    this.#lastFailed = a;
     this.#clearTimer();
     this.#timer = this.#ch.retryClock.setTimer(() => {
       this.#timer = undefined;
