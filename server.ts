@@ -13,6 +13,7 @@ import { type Compressor, getCompressor, supportedEncodings } from "./compressio
 import { OnceEvent } from "./internal/event.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
 import { DeadlineTimers } from "./internal/deadline_timers.ts";
+import { checkNonNegative } from "./internal/option_checks.ts";
 import {
   type ServerStream,
   ServerTransport,
@@ -44,11 +45,23 @@ export type {
   UnaryServerInfo,
   UnaryServerInterceptor,
 } from "./server/interceptors.ts";
+export { stopOnSignals, type StopOnSignalsOptions, type Stoppable } from "./server/signals.ts";
 export {
   type ResolvedServerOptions,
   resolveServerOptions,
   type ServerOptions,
 } from "./server/options.ts";
+
+/** Bounds {@linkcode Server.gracefulStop}: when the drain gives up and stops outright. */
+export interface GracefulStopOptions {
+  /**
+   * How long the drain may take, in ms; then it is cut short as {@linkcode Server.stop} does.
+   * @default {undefined} no bound: wait for every running call
+   */
+  timeoutMs?: number;
+  /** When this aborts, the drain is cut short as {@linkcode Server.stop} does. */
+  signal?: AbortSignal;
+}
 
 interface Route {
   readonly method: MethodDefinition;
@@ -293,6 +306,14 @@ export class Server {
    * Stops gracefully: stops accepting, sends GOAWAY and a PING on every connection, then a
    * second GOAWAY with the last stream id; running calls finish, new ones are refused. Resolves
    * when every connection has closed.
+   *
+   * Without a bound the drain waits for every running call, however long (a Watch stream may
+   * never end). grpc-go users pair `GracefulStop` with a timer that calls `Stop`; here
+   * `options.timeoutMs` or `options.signal` does it: once either fires, the drain is cut short
+   * as {@linkcode Server.stop} does (running handlers see `ctx.signal` abort, clients get
+   * UNAVAILABLE), and the returned promise resolves once that is done.
+   * @param options The bound on the drain; none by default.
+   * @throws {RangeError} When `timeoutMs` is negative or not a number.
    * @example Drain and stop
    * ```ts
    * import { Server } from "@seed/grpc";
@@ -301,8 +322,38 @@ export class Server {
    * await server.gracefulStop();
    * await serving;
    * ```
+   * @example Drain for at most 5 s, then cancel what still runs
+   * ```ts
+   * import { Server } from "@seed/grpc";
+   * const server = new Server();
+   * const serving = server.serve(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+   * await server.gracefulStop({ timeoutMs: 5_000 });
+   * await serving;
+   * ```
    */
-  async gracefulStop(): Promise<void> {
+  async gracefulStop(options: GracefulStopOptions = {}): Promise<void> {
+    const timeoutMs = checkNonNegative(
+      "Cannot stop gracefully",
+      "timeoutMs",
+      options.timeoutMs,
+      Infinity,
+    );
+    const drained = this.#drain(); // runs the hooks and closes listeners before returning
+    const cut = () => void this.stop();
+    const signal = options.signal;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (timeoutMs !== Infinity) timer = setTimeout(cut, timeoutMs);
+    if (signal?.aborted) cut();
+    else signal?.addEventListener("abort", cut, { once: true });
+    try {
+      await drained;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", cut);
+    }
+  }
+
+  async #drain(): Promise<void> {
     if (!this.#draining) {
       for (const hook of this.#gracefulStopHooks) {
         try {

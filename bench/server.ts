@@ -2,11 +2,10 @@
 // written with the public API only, as a user would. Flags: `-port N` or `-port=N` (0 = any).
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
-import { loadProto, Server } from "@seed/grpc";
+import { loadProto, Server, stopOnSignals } from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../internal/flags.ts";
-import { stopOnSignals } from "../internal/signals.ts";
 
 interface Payload {
   body: Uint8Array;
@@ -42,5 +41,5 @@ const listener = Deno.listen({ hostname: "127.0.0.1", port });
 const serving = server.serve(listener);
 console.log(`READY port=${listener.addr.port}`);
 
-stopOnSignals(server);
+stopOnSignals(server, { timeoutMs: 2000 }); // the bench harness kills after 3 s
 await serving;

@@ -1,9 +1,7 @@
-// The helloworld server: `deno run -A examples/helloworld/server.ts [--port=50051]`.
-// Stops gracefully on SIGINT / SIGTERM.
+// The helloworld server: `deno run --allow-net --allow-read server.ts [port]` (port 50051 by
+// default, 0 for any free port). Ctrl-C drains it for up to 10 s; a second Ctrl-C stops it now.
 
-import { loadProto, Server } from "@seed/grpc";
-import { parseGoFlags } from "../../internal/flags.ts";
-import { stopOnSignals } from "../../internal/signals.ts";
+import { loadProto, Server, stopOnSignals } from "@seed/grpc";
 
 /** Builds the server with the Hello service registered. */
 export async function createHelloServer(): Promise<Server> {
@@ -16,7 +14,7 @@ export async function createHelloServer(): Promise<Server> {
 }
 
 if (import.meta.main) {
-  const port = Number(parseGoFlags(Deno.args).get("port") ?? "50051");
+  const port = Number(Deno.args[0] ?? "50051");
   const server = await createHelloServer();
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);

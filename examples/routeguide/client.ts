@@ -1,5 +1,5 @@
 // The routeguide client: one call of each RPC kind against the routeguide server.
-//   deno run -A examples/routeguide/client.ts [--addr=127.0.0.1:50051]
+//   deno run --allow-net --allow-read client.ts [address]   (127.0.0.1:50051 by default)
 
 import {
   type BidiStreamingMethod,
@@ -11,7 +11,6 @@ import {
   type ServerStreamingMethod,
   type UnaryMethod,
 } from "@seed/grpc";
-import { parseGoFlags } from "../../internal/flags.ts";
 
 interface Point {
   latitude: number;
@@ -43,8 +42,7 @@ interface RouteGuideClient {
   routeChat: BidiStreamingMethod<RouteNote, RouteNote>;
 }
 
-const flags = parseGoFlags(Deno.args);
-const addr = flags.get("addr") ?? "127.0.0.1:50051";
+const addr = Deno.args[0] ?? "127.0.0.1:50051";
 
 const services = await loadProto(new URL("./route_guide.proto", import.meta.url));
 const features: Feature[] = JSON.parse(

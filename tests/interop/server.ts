@@ -8,11 +8,18 @@
 // UNIMPLEMENTED.
 
 import { delay } from "@std/async/delay";
-import { Code, loadProto, Metadata, Server, type ServerContext, StatusError } from "@seed/grpc";
+import {
+  Code,
+  loadProto,
+  Metadata,
+  Server,
+  type ServerContext,
+  StatusError,
+  stopOnSignals,
+} from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../../internal/flags.ts";
-import { stopOnSignals } from "../../internal/signals.ts";
 
 interface Payload {
   type?: string;
@@ -173,6 +180,6 @@ if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);
   console.log(`READY port=${listener.addr.port}`);
-  stopOnSignals(server);
+  stopOnSignals(server, { timeoutMs: 2000 });
   await serving;
 }
