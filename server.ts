@@ -14,6 +14,7 @@ import { OnceEvent } from "./internal/event.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
 import { DeadlineTimers } from "./internal/deadline_timers.ts";
 import { checkNonNegative } from "./internal/option_checks.ts";
+import { isServiceDefinition, notAServiceError } from "./codec/services.ts";
 import {
   type ServerStream,
   ServerTransport,
@@ -120,8 +121,10 @@ export class Server {
    * methods left out answer UNIMPLEMENTED.
    * @param service A service definition from {@linkcode loadProto}.
    * @param implementation Handlers keyed by method name.
-   * @throws {TypeError} When the service is already registered, `serve` has started, or the
-   * implementation names a method the service does not have.
+   * @throws {TypeError} When `service` is not a definition (a lookup such as
+   * `services["Hello"]` that missed: the message names the keys there are), the service is
+   * already registered, `serve` has started, or the implementation names a method the service
+   * does not have.
    * @example Add a service
    * ```ts
    * import { loadProto, Server } from "@seed/grpc";
@@ -132,6 +135,12 @@ export class Server {
    * ```
    */
   addService(service: ServiceDefinition, implementation: ServiceImplementation): void {
+    if (!isServiceDefinition(service)) throw notAServiceError("Cannot add service", service);
+    if (typeof implementation !== "object" || implementation === null) {
+      throw new TypeError(
+        `Cannot add service: implementation must be an object of handlers keyed by method name, got ${implementation}`,
+      );
+    }
     if (this.#started) throw new TypeError("Cannot add service: the server is already serving");
     if (this.#services.has(service.name)) {
       throw new TypeError(`Cannot add service: ${service.name} is already registered`);

@@ -5,6 +5,7 @@ import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import type { Call } from "./call.ts";
 import { channelOf, ClientConn } from "./client_conn.ts";
+import { isServiceDefinition, notAServiceError } from "../codec/services.ts";
 import type { CallOptions } from "./options.ts";
 import type { ClientStream, ResponseStream } from "./stream.ts";
 
@@ -78,6 +79,7 @@ export function createClient<C extends object = UntypedClient>(
   service: ServiceDefinition,
   conn: ClientConn,
 ): C {
+  if (!isServiceDefinition(service)) throw notAServiceError("Cannot create client", service);
   if (!(conn instanceof ClientConn)) {
     throw new TypeError("Cannot create client: conn is not a ClientConn");
   }
