@@ -57,6 +57,9 @@ export interface UntypedClient {
  * @param service The service (from {@linkcode loadProto}).
  * @param conn The connection its calls use.
  * @returns The client.
+ * @throws {TypeError} When `service` is not a definition (a lookup such as
+ *   `services["Greeter"]` that missed: the message names the keys there are) or `conn` is not a
+ *   {@linkcode ClientConn}.
  *
  * @example Greet with the helloworld service
  * ```ts
