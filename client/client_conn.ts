@@ -2,6 +2,7 @@
 // close), with its interceptor chains over the channel (grpc-go clientconn.go's ClientConn,
 // dialoptions' interceptors, call.go's invoke).
 
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import type { MethodDefinition } from "../codec.ts";
 import { Call } from "./call.ts";
 import { Channel } from "./channel.ts";
@@ -43,7 +44,11 @@ async function invokeCore<Req, Res>(
   } catch {
     // The call's status comes from receiving (grpc-go invoke ignores SendMsg's io.EOF).
   }
-  return await call.recvUnary();
+  try {
+    return await call.recvUnary();
+  } catch (err) {
+    throw withCallerFrames(err); // so the caller's line is in the stack
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // The stub factory: createClient turns a service definition into an object with one method per
 // RPC, and the helpers that drive streaming calls for it (grpc-go's generated NewXxxClient).
 
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import type { Call } from "./call.ts";
@@ -152,7 +153,13 @@ async function clientStreaming<Req, Res>(
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<Res> {
   pump(stream, requests);
-  if (direct) return await (stream as Call<Req, Res>).recvUnary();
+  if (direct) {
+    try {
+      return await (stream as Call<Req, Res>).recvUnary();
+    } catch (err) {
+      throw withCallerFrames(err); // so the caller's line is in the stack
+    }
+  }
   const res = await stream.recvMsg();
   if (res === null) {
     throw new StatusError(

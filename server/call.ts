@@ -247,6 +247,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       if (ics.length === 0) res = await handler(req, this);
       else res = await chainUnary(ics, { method: this.#m }, handler)(req, this);
       if (this.#done) return;
+      checkReturned(this.#m, res);
       await this.sendMsg(res);
       this.#finish(null);
     } catch (err) {
@@ -303,24 +304,60 @@ async function runStreamHandler(
       throw new StatusError(Code.Internal, "grpc: server received no request message");
     }
     const out = (handler as ServerStreamingHandler)(req, ctx);
-    await sendAll(out, stream);
+    await sendAll(m, out, stream);
     return;
   }
   const requests = requestIterable(stream);
   if (!m.responseStream) {
     const res = await (handler as ClientStreamingHandler)(requests, ctx);
+    checkReturned(m, res);
     await stream.sendMsg(res);
     return;
   }
-  await sendAll((handler as BidiStreamingHandler)(requests, ctx), stream);
+  await sendAll(m, (handler as BidiStreamingHandler)(requests, ctx), stream);
 }
 
-async function sendAll(out: AsyncIterable<unknown> | Iterable<unknown>, stream: ServerCallStream) {
+// A unary or client-streaming handler that returned nothing: say so, rather than the codec's
+// "object expected" (a response type without fields encodes from `undefined` and is let through).
+function checkReturned(m: MethodDefinition, res: unknown): void {
+  if (res !== undefined && res !== null) return;
+  try {
+    m.responseCodec.encode(res);
+  } catch (err) {
+    throw new StatusError(
+      Code.Internal,
+      `grpc: the handler for ${m.path} returned ${res}: return the response message, or throw a StatusError`,
+      { cause: err },
+    );
+  }
+}
+
+async function sendAll(
+  m: MethodDefinition,
+  out: unknown,
+  stream: ServerCallStream,
+) {
+  if (!isIterable(out)) {
+    // An `async` (not `async function*`) or plain function: the call would die with
+    // "out is not async iterable".
+    const got = out instanceof Promise ? "a Promise" : out === null ? "null" : typeof out;
+    throw new StatusError(
+      Code.Internal,
+      `grpc: the handler for ${m.path} returned ${got}, not an iterable: a streaming handler is an async generator, async function* ${m.localName}(${
+        m.requestStream ? "requests" : "request"
+      }, ctx) { yield response; }`,
+    );
+  }
   const signal = stream.context.signal;
   for await (const res of out) {
     if (signal.aborted) break;
     await stream.sendMsg(res);
   }
+}
+
+function isIterable(x: unknown): x is AsyncIterable<unknown> | Iterable<unknown> {
+  return typeof x === "object" && x !== null &&
+    (Symbol.asyncIterator in x || Symbol.iterator in x);
 }
 
 async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknown> {
