@@ -7,6 +7,7 @@ import type { Codec } from "../codec.ts";
 import type { Compressor } from "../compression.ts";
 import { Code, StatusError } from "../status.ts";
 import { errorText } from "./error_message.ts";
+import { MessageShapeError } from "../codec/verify.ts";
 
 /** A message ready for the transport: its bytes and whether they are compressed. */
 export type EncodedMessage = [data: Uint8Array, compressed: boolean];
@@ -15,8 +16,9 @@ export type EncodedMessage = [data: Uint8Array, compressed: boolean];
  * Encodes `message`, compresses it with `compressor` (if given, and if the encoded message has
  * at least `minCompressSize` bytes), and checks the result against `maxSize` (the `side`'s
  * maxSendMessageSize, named in the error).
- * @throws {StatusError} INTERNAL when encoding or compressing fails; RESOURCE_EXHAUSTED when the
- *   message is larger than `maxSize`.
+ * @throws {StatusError} INTERNAL when encoding or compressing fails; INVALID_ARGUMENT on the
+ *   client when the request does not fit its type (CodecOptions.verify); RESOURCE_EXHAUSTED
+ *   when the message is larger than `maxSize`.
  */
 export function encodeMessage<T>(
   codec: Codec<T>,
@@ -30,6 +32,13 @@ export function encodeMessage<T>(
   try {
     data = codec.encode(message);
   } catch (err) {
+    if (err instanceof MessageShapeError) {
+      // The codec's check (CodecOptions.verify) named the field: a bad request is the caller's
+      // argument; a bad response, the server's fault.
+      const code = side === "client" ? Code.InvalidArgument : Code.Internal;
+      const what = side === "client" ? "request" : "response";
+      throw new StatusError(code, `Cannot send ${what}: ${err.message}`, { cause: err });
+    }
     throw new StatusError(Code.Internal, `grpc: error while marshaling: ${errorText(err)}`, {
       cause: err,
     });
