@@ -47,11 +47,7 @@ export type {
   UnaryServerInterceptor,
 } from "./server/interceptors.ts";
 export { stopOnSignals, type StopOnSignalsOptions, type Stoppable } from "./server/signals.ts";
-export {
-  type ResolvedServerOptions,
-  resolveServerOptions,
-  type ServerOptions,
-} from "./server/options.ts";
+export type { ServerOptions } from "./server/options.ts";
 
 /** Bounds {@linkcode Server.gracefulStop}: when the drain gives up and stops outright. */
 export interface GracefulStopOptions {
@@ -111,8 +107,8 @@ export class Server {
    * @param options Server options; see {@linkcode ServerOptions} for defaults.
    * @throws {RangeError} When an option is out of range.
    */
-  constructor(options: ServerOptions = {}) {
-    this.#opts = resolveServerOptions(options);
+  constructor(options?: ServerOptions) {
+    this.#opts = resolveServerOptions(options ?? {});
     this.#transportOpts = transportOptions(this.#opts);
   }
 

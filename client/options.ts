@@ -212,7 +212,7 @@ export interface DialOptions {
   userAgent?: string;
   /**
    * Backoff between failed connection attempts. grpc-go: `WithConnectParams` (Backoff).
-   * @default {{ baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000 }}
+   * @default {baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000}
    */
   backoff?: BackoffOptions;
   /**
