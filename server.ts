@@ -28,7 +28,7 @@ import {
   type ServerHandshaker,
   type ServerListener,
 } from "./credentials/tls_server.ts";
-import { errorMessage } from "./internal/error_message.ts";
+import { errorMessage, errorStack } from "./internal/error_message.ts";
 import { ServerCall } from "./server/call.ts";
 import type { Handler, ServiceImplementation, UnaryHandler } from "./server/handler.ts";
 import {
@@ -239,6 +239,11 @@ export class Server {
       listener,
       (c) => this.#handleRawConn(c),
       this.#quit,
+      undefined,
+      (err, ms) =>
+        this.#opts.logger.warning(
+          `grpc: Server.Serve accept error: ${errorMessage(err)}; retrying in ${ms} ms`,
+        ),
     );
     this.#serving.add(loop.catch(() => {}));
     try {
@@ -322,15 +327,38 @@ export class Server {
       () => t.close(unavailable("Connection handshake timed out")),
       Math.max(1, this.#opts.connectionTimeoutMs - elapsedMs),
     );
+    let handshaked = false;
     t.handshaked.then(() => {
+      handshaked = true;
       clearTimeout(timer);
       if (this.#draining) t.drain();
     }, () => clearTimeout(timer));
     t.closed.then(() => {
       clearTimeout(timer);
       this.#conns.delete(t);
+      this.#logClosed(t, peer, handshaked);
     });
     t.begin();
+  }
+
+  // A connection that ended other than by our stop() or drain: grpc-go logs a failed setup (bad
+  // preface, handshake timeout) and a peer's protocol violation as warnings, and a connection
+  // that was lost or closed by the peer only verbosely (info here).
+  #logClosed(t: ServerTransport, peer: Peer, handshaked: boolean): void {
+    if (this.#quit.hasFired() || this.#draining) return;
+    const reason = t.closeReason;
+    if (reason === null) return;
+    const from = addrString(peer.addr);
+    const why = reason.rawMessage;
+    const byPeer = why === "Connection closed by peer";
+    if (why.startsWith("Connection error:") || (!handshaked && !byPeer)) {
+      const what = handshaked
+        ? "closed the connection"
+        : "Server.Serve failed to create ServerTransport";
+      this.#opts.logger.warning(`grpc: ${what} from ${from}: ${why}`);
+    } else {
+      this.#opts.logger.info(`grpc: connection from ${from} ended: ${why}`);
+    }
   }
 
   #handleStream(s: ServerStream, peer: Peer): void {
@@ -431,8 +459,9 @@ export class Server {
       for (const hook of this.#gracefulStopHooks) {
         try {
           hook();
-        } catch {
+        } catch (err) {
           // A hook's failure must not keep the server from stopping.
+          this.#opts.logger.warning(`grpc: an onGracefulStop hook failed: ${errorStack(err)}`);
         }
       }
     }

@@ -15,6 +15,7 @@ import {
 import { encodeBinaryHeader } from "../internal/headers.ts";
 import { decodeMessage, encodeMessage } from "../internal/message.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
+import { errorMessage, errorStack } from "../internal/error_message.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
 import type { ServerStream } from "../transport/http2_server.ts";
 import type {
@@ -269,10 +270,29 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
   // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
   // code that cannot be encoded) must not become an unhandled rejection.
   #fail(err: unknown): void {
+    if (this.#done || this.#s.cancelled) {
+      // The call is over (deadline, cancellation, a status already sent): nobody receives this
+      // error, so it is logged, unless it is just the handler seeing that end (the abort
+      // reason); a status (often the end itself, as a failed receive) is only info.
+      if (err instanceof StatusError) {
+        this.#opts.logger.info(
+          `grpc: the handler for ${this.#m.path} ended after its call with ${err.message}`,
+        );
+      } else if (!isAbortReason(err)) {
+        this.#opts.logger.warning(
+          `grpc: the handler for ${this.#m.path} failed after its call ended: ${errorStack(err)}`,
+        );
+      }
+      this.#finish(null); // a no-op: keeps the call's bookkeeping in one place
+      return;
+    }
     try {
       this.#finish(toStatusError(err));
-    } catch {
+    } catch (e) {
       // #end() below still releases the handler slot.
+      this.#opts.logger.warning(
+        `grpc: could not send the status of ${this.#m.path}: ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -359,6 +379,11 @@ async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknow
     if (m === null) return;
     yield m;
   }
+}
+
+// What a handler throws when ctx.signal told it the call ended: the abort reason.
+function isAbortReason(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
 }
 
 function toStatusError(err: unknown): StatusError {

@@ -114,8 +114,12 @@ export interface ServerOptions {
    */
   compressionMinSize?: number;
   /**
-   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
-   * clients that did not negotiate `h2`. grpc-go: grpclog.
+   * Where the server reports what it cannot tell a caller. Warnings: failed TLS handshakes,
+   * clients that did not negotiate `h2`, temporary accept errors (with the retry delay),
+   * connections that fail to set up (bad preface, handshake deadline) or break the protocol
+   * (GOAWAY with an error), a handler's error after its call ended (with its stack), a failing
+   * `onGracefulStop` hook. Info: connections lost or closed by the client, a status a handler
+   * threw after its call ended. grpc-go: grpclog.
    * @default {defaultLogger} (warnings and errors to stderr)
    */
   logger?: Logger;
