@@ -300,10 +300,12 @@ export class ClientConn implements AsyncDisposable {
  * Creates a {@linkcode ClientConn} that connects on its first call. grpc-go: `grpc.NewClient`.
  *
  * @param target `host:port`, `dns:///host:port`, `[::1]:port`, `localhost:port`,
- *   `unix:/path` or `unix:///abs/path`.
+ *   `unix:/path` or `unix:///abs/path` (see {@linkcode ClientConn}'s constructor for all).
+ *   Not a URL: `http://host:port` and `https://host` are refused with the target to write.
  * @param options Dial options.
  * @returns The connection.
- * @throws {TypeError} The target can't be parsed, or an option has the wrong type.
+ * @throws {TypeError} The target can't be parsed (a URL, say), or an option has the wrong
+ *   type.
  * @throws {RangeError} An option is out of range.
  *
  * @example Make a client without connecting
