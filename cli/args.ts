@@ -31,6 +31,8 @@ export interface CliArgs {
   key?: string;
   /** `--servername`: the name checked in the server's certificate and sent as SNI. */
   servername?: string;
+  /** `--service-config`: the channel's default service config (JSON text, or `@file`). */
+  serviceConfig?: string;
 }
 
 const VERBS = new Set(["list", "describe", "call", "health", "help"]);
@@ -47,6 +49,7 @@ const VALUE_FLAGS: Record<
   | "cert"
   | "key"
   | "servername"
+  | "serviceConfig"
 > = {
   "-d": "data",
   "--data": "data",
@@ -60,6 +63,7 @@ const VALUE_FLAGS: Record<
   "--cert": "cert",
   "--key": "key",
   "--servername": "servername",
+  "--service-config": "serviceConfig",
 };
 
 /**

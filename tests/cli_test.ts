@@ -303,6 +303,32 @@ Deno.test("CLI against our server: list, describe, every call kind, health, erro
         "--plaintext",
       ]);
       assertEquals(deadline.code, Code.DeadlineExceeded);
+      // The same deadline from --service-config's methodConfig (the channel applies it), and an
+      // ipv4: target, which only the channel's resolvers understand.
+      const config = JSON.stringify({
+        loadBalancingConfig: [{ round_robin: {} }],
+        methodConfig: [{ name: [{ service: "wkt.Types" }], timeout: "0.2s" }],
+      });
+      const configured = await cli([
+        "call",
+        `ipv4:${addr}`,
+        "wkt.Types/Echo",
+        "-H",
+        "x-sleep: yes",
+        "--service-config",
+        config,
+        "--plaintext",
+      ]);
+      assertEquals(configured.code, Code.DeadlineExceeded);
+      const badConfig = await cli([
+        "health",
+        addr,
+        "--service-config",
+        '{"methodConfig": 5}',
+        "--plaintext",
+      ]);
+      assertEquals(badConfig.code, Code.InvalidArgument);
+      assertStringIncludes(badConfig.stderr[0], "methodConfig");
       const usage = await cliProcess(["call", addr]);
       assertEquals(usage.code, Code.InvalidArgument);
       assertStringIncludes(usage.stderr[0], "ERROR: INVALID_ARGUMENT");
