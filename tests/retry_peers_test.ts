@@ -5,7 +5,7 @@
 //   deno test -A tests/retry_peers_test.ts
 
 import { assertEquals } from "@std/assert";
-import { Code, newClient, StatusError } from "../mod.ts";
+import { Code, newClient, type StatusError } from "../mod.ts";
 import { ensureNodePeers, runNodeClient } from "./_peers.ts";
 import { type FaultPlan, startFaultServer, UNARY } from "./_fault_server.ts";
 
