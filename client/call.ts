@@ -1,6 +1,8 @@
-// One client call and its attempts: opening the stream (waiting for a connection or a stream
-// slot), sending with the transparent-retry replay buffer, receiving and decoding, headers and
-// trailers, cancellation and the deadline (grpc-go stream.go: clientStream, csAttempt).
+// One client call (grpc-go stream.go: clientStream): its attempts (client/attempt.ts) and the
+// buffer of requests replayed on each; the commit to one attempt (first response headers, or the
+// buffer limits); transparent retries, retries with backoff and hedging as client/retry.ts
+// decides (gRFC A6); receiving and decoding from the committed attempt, headers and trailers,
+// cancellation and the deadline over all attempts.
 
 import type { MethodDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
