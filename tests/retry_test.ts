@@ -517,3 +517,19 @@ Deno.test("hedging: bidi and server streaming race too; the winner's stream is r
   await plan.attempts[2].done;
   assertEquals(plan.attempts[2].cancelled, true);
 });
+
+Deno.test("hedging: cancelling the call cancels every attempt in flight (the server sees it)", async () => {
+  await using srv = startFaultServer();
+  const plan = srv.plan;
+  plan.delayMs = () => 60_000;
+  const clock = new TestClock(0.5, false);
+  await using conn = connect(srv.target, hedgingConfig({ hedgingDelay: "0s" }), clock);
+  const ac = new AbortController();
+  const p = conn.invoke(UNARY, "c", { signal: ac.signal });
+  await plan.waitForAttempts(3);
+  ac.abort();
+  assertEquals(await code(p), Code.Canceled);
+  await Promise.all(plan.attempts.map((a) => a.done));
+  assertEquals(plan.attempts.map((a) => a.cancelled), [true, true, true]);
+  assertEquals(clock.pending, 0);
+});
