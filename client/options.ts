@@ -308,8 +308,9 @@ export interface DialOptions {
   retryBufferSize?: number;
   /**
    * The service config used until (and unless) the resolver supplies one: JSON text or the
-   * object it encodes (gRFC A2: `loadBalancingConfig`, `methodConfig`, `healthCheckConfig`…).
-   * Checked at once. grpc-go: `WithDefaultServiceConfig`.
+   * object it encodes (gRFC A2: `loadBalancingConfig`, `methodConfig` with its `retryPolicy` or
+   * `hedgingPolicy`, `retryThrottling` (gRFC A6), `healthCheckConfig`…). Checked at once.
+   * grpc-go: `WithDefaultServiceConfig`.
    * @default {undefined} (pick_first, no per-method settings)
    */
   defaultServiceConfig?: string | ServiceConfigJson;
