@@ -5,7 +5,14 @@
 //   deno test -A --sanitize-ops --sanitize-resources tests/retry_test.ts
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { type ClientConn, Code, type DialOptions, newClient, StatusError } from "../mod.ts";
+import {
+  type ClientConn,
+  Code,
+  type DialOptions,
+  ManualResolver,
+  newClient,
+  StatusError,
+} from "../mod.ts";
 import { channelOf } from "../client/client_conn.ts";
 import type { RetryClock } from "../client/retry.ts";
 import {
@@ -532,4 +539,30 @@ Deno.test("hedging: cancelling the call cancels every attempt in flight (the ser
   await Promise.all(plan.attempts.map((a) => a.done));
   assertEquals(plan.attempts.map((a) => a.cancelled), [true, true, true]);
   assertEquals(clock.pending, 0);
+});
+
+Deno.test("retry: a service config from the resolver brings its policy and throttle", async () => {
+  await using srv = startFaultServer();
+  srv.plan.failFirst = 1;
+  const r = new ManualResolver("retry-manual");
+  r.updateState({ addresses: [{ addr: srv.target }] });
+  await using conn = newClient("retry-manual:///svc", { resolvers: { [r.scheme]: r.build } });
+  channelOf(conn).retryClock = new TestClock();
+  // No policy yet: the failure is the call's.
+  assertEquals(await code(conn.invoke(UNARY, "a")), Code.Unavailable);
+  assertEquals(channelOf(conn).retryThrottler, undefined);
+  const sc = retryConfig({}, { retryThrottling: { maxTokens: 10, tokenRatio: 0.5 } });
+  r.updateState({ addresses: [{ addr: srv.target }], serviceConfig: JSON.stringify(sc) });
+  srv.plan.failFirst = srv.plan.attempts.length + 1;
+  assertEquals(await conn.invoke(UNARY, "b"), "b (attempt 2)");
+  const t = channelOf(conn).retryThrottler!;
+  assertEquals([t.maxTokens, t.tokens], [10, 9.5]); // one failure, one success
+  // The same settings again keep the bucket; a config without throttling drops it.
+  r.updateState({ addresses: [{ addr: srv.target }], serviceConfig: JSON.stringify(sc) });
+  assertEquals(channelOf(conn).retryThrottler, t);
+  r.updateState({
+    addresses: [{ addr: srv.target }],
+    serviceConfig: JSON.stringify(retryConfig()),
+  });
+  assertEquals(channelOf(conn).retryThrottler, undefined);
 });
