@@ -10,6 +10,7 @@ import {
 } from "../transport/http2_client.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
+import { isDrop } from "./picker.ts";
 import type { Metadata } from "../metadata.ts";
 
 /** Opening retries of one attempt on transports that went away before its stream existed. */
@@ -48,6 +49,8 @@ export class Attempt {
   ended = false;
   /** Why opening the stream failed (then `stream` stays null). */
   openError: StatusError | null = null;
+  /** The pick dropped the call: it ends with `openError`, never retried (gRFC A6). */
+  dropped = false;
   #abortHook: ((err: StatusError) => void) | null = null;
   #openRetries = 0;
 
@@ -186,6 +189,7 @@ export class Attempt {
       }
     } catch (err) {
       let e = StatusError.from(err);
+      const dropped = isDrop(err);
       if (host.endedWith === null && !this.ended) {
         if (ch.closed && e.code === Code.Unavailable) {
           e = new StatusError(Code.Canceled, "grpc: the client connection is closing", {
@@ -194,6 +198,7 @@ export class Attempt {
         }
         this.ended = true;
         this.openError = e;
+        this.dropped = dropped;
         host.openFailed(this);
       }
       throw e;

@@ -346,6 +346,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       this.#startAttempt(a.previous);
       return;
     }
+    // A dropped pick ends the call as it is (gRFC A6 "Transparent Retries": DROP).
+    if (a.dropped) return this.#commit(a);
     const err = s === null ? a.openError : s.error;
     // A Trailers-Only OK (no headers, no messages) is the call's result.
     if (err === null) return this.#commit(a);

@@ -33,6 +33,20 @@ function newWaiter(waitForReady: boolean, info: PickInfo): Waiter {
 }
 
 /** The balancer's picker plus the calls waiting for a better one. grpc-go: pickerWrapper. */
+// Errors that end a call unconditionally (gRFC A6: a DROP pick is never retried): a picker's
+// own StatusError, a picker that threw, the closed channel. grpc-go: dropError.
+const DROPS = new WeakSet<StatusError>();
+
+/** Whether `err` came from a pick that dropped the call (no retry may follow). */
+export function isDrop(err: unknown): boolean {
+  return err instanceof StatusError && DROPS.has(err);
+}
+
+function drop(err: StatusError): StatusError {
+  DROPS.add(err);
+  return err;
+}
+
 export class PickerWrapper {
   #picker: Picker;
   readonly #waiters = new Set<Waiter>();
@@ -81,17 +95,17 @@ export class PickerWrapper {
 
   // One pick: a transport, null to wait, or a throw to fail the call.
   #tryPick(waitForReady: boolean, info: PickInfo): ClientTransport | null {
-    if (this.#closedError !== null) throw this.#closedError;
+    if (this.#closedError !== null) throw drop(this.#closedError);
     let r;
     try {
       r = this.#picker.pick(info);
     } catch (err) {
       // A picker that throws (a custom balancer's bug) fails the call, not the process.
-      throw new StatusError(Code.Internal, "grpc: the picker failed", { cause: err });
+      throw drop(new StatusError(Code.Internal, "grpc: the picker failed", { cause: err }));
     }
     if (r === null) return null;
     if (r instanceof Subchannel) return r.readyTransport(); // not READY any more: wait
-    if (r instanceof StatusError) throw r; // the balancer dropped the call
+    if (r instanceof StatusError) throw drop(r); // the balancer dropped the call
     if (r instanceof Error) {
       if (waitForReady) return null;
       throw new StatusError(Code.Unavailable, r.message, { cause: r });
@@ -124,7 +138,7 @@ export class PickerWrapper {
 
   /** Fails every queued pick with `err`; later picks fail with it too. */
   close(err: StatusError): void {
-    this.#closedError = err;
+    this.#closedError = drop(err);
     const ws = [...this.#waiters];
     this.#waiters.clear();
     for (const w of ws) w.reject(err);

@@ -11,6 +11,7 @@ import {
   type DialOptions,
   ManualResolver,
   newClient,
+  registerBalancer,
   StatusError,
 } from "../mod.ts";
 import { channelOf } from "../client/client_conn.ts";
@@ -565,4 +566,38 @@ Deno.test("retry: a service config from the resolver brings its policy and throt
     serviceConfig: JSON.stringify(retryConfig()),
   });
   assertEquals(channelOf(conn).retryThrottler, undefined);
+});
+
+Deno.test("retry: a call the balancer drops is not retried; a failed pick (TRANSIENT_FAILURE) is", async () => {
+  let picks = 0;
+  registerBalancer({
+    name: "test_retry_drop",
+    build(cc) {
+      const dropped = new StatusError(Code.Unavailable, "dropped by policy");
+      return {
+        updateClientConnState() {
+          cc.updateState("READY", {
+            pick: () => {
+              picks++;
+              return dropped;
+            },
+          });
+        },
+        resolverError() {},
+        exitIdle() {},
+        close() {},
+      };
+    },
+  });
+  const sc = { ...retryConfig(), loadBalancingConfig: [{ test_retry_drop: {} }] };
+  await using conn = connect("127.0.0.1:1", sc, new TestClock());
+  const err = await assertRejects(() => conn.invoke(UNARY, "x"), StatusError);
+  assertEquals([err.code, err.rawMessage, picks], [Code.Unavailable, "dropped by policy", 1]);
+  // Nothing listens on port 1: each fail-fast pick fails UNAVAILABLE and the policy retries.
+  await using down = connect("127.0.0.1:1", retryConfig({ maxAttempts: 3 }), new TestClock(), {
+    backoff: { baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  const clock = channelOf(down).retryClock as TestClock;
+  assertEquals(await code(down.invoke(UNARY, "y")), Code.Unavailable);
+  assertEquals(clock.delays.length, 2);
 });
