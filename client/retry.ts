@@ -35,10 +35,13 @@ export interface RetryClock {
   clearTimer(handle: unknown): void;
 }
 
-/** The real clock: Math.random and setTimeout. */
+/** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): longer ones wait this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The real clock: Math.random and setTimeout (delays capped at ~24.8 days). */
 export const SYSTEM_RETRY_CLOCK: RetryClock = Object.freeze({
   random: Math.random,
-  setTimer: (fn: () => void, ms: number): unknown => setTimeout(fn, ms),
+  setTimer: (fn: () => void, ms: number): unknown => setTimeout(fn, Math.min(ms, MAX_TIMER_MS)),
   clearTimer: (handle: unknown): void => clearTimeout(handle as number),
 });
 

@@ -14,6 +14,7 @@ import {
   type RetryPolicy,
   type RetrySettings,
   RetryThrottler,
+  SYSTEM_RETRY_CLOCK,
 } from "./retry.ts";
 
 const RP: RetryPolicy = {
@@ -209,4 +210,12 @@ Deno.test("CallRetryState without a policy: one attempt, buffers for transparent
   assertFalse(st.takeHedge());
   assert(st.buffer(10));
   assertEquals(st.bufferedBytes, 10);
+});
+
+Deno.test("SYSTEM_RETRY_CLOCK.setTimer(): a delay of 2^31 ms or more does not fire at once", async () => {
+  let fired = false;
+  const h = SYSTEM_RETRY_CLOCK.setTimer(() => fired = true, 2 ** 40);
+  await new Promise((r) => setTimeout(r, 20));
+  SYSTEM_RETRY_CLOCK.clearTimer(h);
+  assertFalse(fired);
 });
