@@ -80,6 +80,8 @@ export class FaultPlan {
   delayMs: (index: number) => number = () => 0;
   /** Failing attempts send response headers first (they commit the call). */
   headersBeforeFailure = false;
+  /** Streaming-request attempts that fail do so at once, before reading any request. */
+  failBeforeReading = false;
   /** Every attempt seen, in order of arrival. */
   readonly attempts: AttemptRecord[] = [];
   #waiters: (() => void)[] = [];
@@ -190,6 +192,7 @@ export function startFaultServer(plan: FaultPlan = new FaultPlan()): FaultServer
     },
     clientStream: (reqs: AsyncIterable<string>, ctx: ServerContext) =>
       run(ctx, async (rec) => {
+        if (plan.failBeforeReading && rec.index < plan.failFirst) await answer(rec, ctx);
         for await (const r of reqs) rec.requests.push(r);
         await answer(rec, ctx);
         return `${rec.requests.join(",")} (attempt ${rec.index})`;

@@ -601,3 +601,24 @@ Deno.test("retry: a call the balancer drops is not retried; a failed pick (TRANS
   assertEquals(await code(down.invoke(UNARY, "y")), Code.Unavailable);
   assertEquals(clock.delays.length, 2);
 });
+
+Deno.test("retry: a client stream failed while the client still sends is replayed on the retry", async () => {
+  await using srv = startFaultServer();
+  const plan = srv.plan;
+  plan.failFirst = 1;
+  plan.failBeforeReading = true;
+  const clock = new TestClock(0.5, false);
+  await using conn = connect(srv.target, retryConfig(), clock);
+  const cs = conn.newStream(CLIENT_STREAM);
+  await cs.sendMsg("1");
+  await plan.waitForAttempts(1);
+  await plan.attempts[0].done; // the first attempt has failed
+  while (clock.pending === 0) await new Promise((r) => setTimeout(r, 5));
+  await cs.sendMsg("2"); // during the backoff: kept, sent on the next attempt
+  clock.fire();
+  await plan.waitForAttempts(2);
+  await cs.sendMsg("3");
+  cs.closeSend();
+  assertEquals(await cs.recvMsg(), "1,2,3 (attempt 1)");
+  assertEquals(plan.attempts[1].previousAttempts, "1");
+});
