@@ -761,6 +761,8 @@ async function connectRaw(t: Target, signal: AbortSignal): Promise<Deno.Conn> {
   const conn = await Deno.connect({ hostname: t.hostname, port: t.port, signal });
   // Nagle is on by default in Deno (DENO-PLATFORM.md §0); grpc-go sets TCP_NODELAY too.
   conn.setNoDelay(true);
+  // grpc-go dials with SO_KEEPALIVE on and the OS's intervals (NetDialerWithTCPKeepalive).
+  conn.setKeepAlive(true);
   return conn;
 }
 

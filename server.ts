@@ -27,6 +27,7 @@ import {
   type ServerTransportOptions,
 } from "./transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS, unavailable } from "./transport/connection.ts";
+import { SYSTEM_CLOCK } from "./transport/keepalive.ts";
 import * as D from "./transport/defaults.ts";
 
 /** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
@@ -84,6 +85,42 @@ export interface ServerOptions {
      * @default {false}
      */
     permitWithoutStream?: boolean;
+  };
+  /**
+   * Connection lifetime and server pings. grpc-go: KeepaliveParams (keepalive.ServerParameters);
+   * same field names as the client's `keepalive`. Durations in ms; `Infinity` means none.
+   */
+  keepaliveParams?: {
+    /**
+     * A connection with no call for this long is ended gracefully (GOAWAY "max_idle", drain).
+     * grpc-go: MaxConnectionIdle.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionIdleMs?: number;
+    /**
+     * A connection this old (±10% random jitter) is ended gracefully (GOAWAY "max_age", drain),
+     * so clients reconnect and spread over new servers. grpc-go: MaxConnectionAge.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionAgeMs?: number;
+    /**
+     * After `maxConnectionAgeMs`, calls still running get this long, then the connection is
+     * closed. grpc-go: MaxConnectionAgeGrace.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionAgeGraceMs?: number;
+    /**
+     * After this long without reading anything from a client, the server PINGs it; values
+     * below 1000 become 1000. grpc-go: Time.
+     * @default {7200000} (2 h; grpc-go: 2 h)
+     */
+    timeMs?: number;
+    /**
+     * When nothing is read within this long after that PING, the connection is closed (a dead
+     * or silent client is freed). grpc-go: Timeout.
+     * @default {20000} (grpc-go: 20 s)
+     */
+    timeoutMs?: number;
   };
   /** Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor. */
   unaryInterceptors?: UnaryServerInterceptor[];
@@ -236,6 +273,14 @@ export interface ResolvedServerOptions {
   readonly keepaliveMinTimeMs: number;
   /** See `keepaliveEnforcementPolicy.permitWithoutStream` in {@linkcode ServerOptions}. */
   readonly permitKeepaliveWithoutStream: boolean;
+  /** See `keepaliveParams` in {@linkcode ServerOptions}; every field set (`Infinity`: none). */
+  readonly keepaliveParams: Readonly<{
+    maxConnectionIdleMs: number;
+    maxConnectionAgeMs: number;
+    maxConnectionAgeGraceMs: number;
+    timeMs: number;
+    timeoutMs: number;
+  }>;
   /** See {@linkcode ServerOptions.unaryInterceptors}. */
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
   /** See {@linkcode ServerOptions.streamInterceptors}. */
@@ -310,8 +355,33 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
       D.KEEPALIVE_MIN_TIME_MS,
     ),
     permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
+    keepaliveParams: resolveKeepaliveParams(o.keepaliveParams ?? {}),
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+  });
+}
+
+function resolveKeepaliveParams(
+  k: NonNullable<ServerOptions["keepaliveParams"]>,
+): ResolvedServerOptions["keepaliveParams"] {
+  const ms = (name: string, v: number | undefined, def: number) => {
+    if (v === undefined) return def;
+    if (v !== Infinity && (!Number.isInteger(v) || v <= 0)) {
+      throw new RangeError(
+        `Cannot create server: keepaliveParams.${name} must be a positive integer or Infinity, got ${v}`,
+      );
+    }
+    return v;
+  };
+  return Object.freeze({
+    maxConnectionIdleMs: ms("maxConnectionIdleMs", k.maxConnectionIdleMs, Infinity),
+    maxConnectionAgeMs: ms("maxConnectionAgeMs", k.maxConnectionAgeMs, Infinity),
+    maxConnectionAgeGraceMs: ms("maxConnectionAgeGraceMs", k.maxConnectionAgeGraceMs, Infinity),
+    timeMs: Math.max(
+      D.SERVER_KEEPALIVE_MIN_TIME_MS,
+      ms("timeMs", k.timeMs, D.SERVER_KEEPALIVE_TIME_MS),
+    ),
+    timeoutMs: ms("timeoutMs", k.timeoutMs, D.KEEPALIVE_TIMEOUT_MS),
   });
 }
 
@@ -327,6 +397,8 @@ function transportOptions(o: ResolvedServerOptions): ServerTransportOptions {
     maxReceiveMessageSize: o.maxReceiveMessageSize,
     keepaliveMinTimeMs: o.keepaliveMinTimeMs,
     permitKeepaliveWithoutStream: o.permitKeepaliveWithoutStream,
+    keepalive: o.keepaliveParams,
+    clock: SYSTEM_CLOCK,
   });
 }
 
@@ -467,8 +539,11 @@ export class Server {
     }
     try {
       (conn as Deno.TcpConn).setNoDelay?.(true);
+      // TCP keepalive with the OS's intervals, as Go's net.Listen sets on accepted conns (grpc-go
+      // serves on them); Deno exposes only on/off (no TCP_KEEPIDLE, no TCP_USER_TIMEOUT).
+      (conn as Deno.TcpConn).setKeepAlive?.(true);
     } catch {
-      // unix sockets have no Nagle
+      // unix sockets have no Nagle and no keepalive
     }
     const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(s, conn));
     this.#conns.add(t);

@@ -8,6 +8,7 @@ import { Http2Connection, type RawConn, type TransportOptions, unavailable } fro
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import * as D from "./defaults.ts";
+import { type ClientKeepalive, type Clock, KeepalivePinger, SYSTEM_CLOCK } from "./keepalive.ts";
 import {
   Code,
   codeFromHttpStatus,
@@ -93,16 +94,40 @@ export class ClientStream extends Http2Stream {
   }
 }
 
+/** Per-connection extras of a client transport. */
+export interface ClientTransportExtras {
+  /** Keepalive pings (gRFC A8); absent or `timeMs: Infinity`: off. */
+  keepalive?: ClientKeepalive;
+  /** Timers for keepalive (injectable for tests). */
+  clock?: Clock;
+}
+
 /** The client side of one HTTP/2 connection. */
 export class ClientTransport extends Http2Connection<ClientStream> {
   #nextId = 1;
   #draining = false;
   #slotWaiters: (() => void)[] = [];
+  readonly #pinger: KeepalivePinger | null = null;
   /** Called once when the connection stops taking new streams (GOAWAY, ids used up, closed). */
   onDrain: (() => void) | undefined;
+  /**
+   * The server sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings": the channel doubles its keepalive
+   * time for new connections (gRFC A8).
+   */
+  tooManyPings = false;
 
-  constructor(conn: RawConn, opts: TransportOptions) {
+  constructor(conn: RawConn, opts: TransportOptions, extras: ClientTransportExtras = {}) {
     super(conn, opts, false);
+    const k = extras.keepalive;
+    if (k !== undefined && k.timeMs !== Infinity) {
+      const p = new KeepalivePinger(extras.clock ?? SYSTEM_CLOCK, k.timeMs, k.timeoutMs, {
+        ping: () => this.sendKeepalivePing(),
+        dead: () => this.close(unavailable("keepalive ping failed to receive ACK within timeout")),
+        mayPing: () => this.streams.size > 0 || k.permitWithoutStream,
+      });
+      this.#pinger = p;
+      this.onRead = p.read;
+    }
   }
 
   /** Sends the preface and SETTINGS, and starts reading. */
@@ -110,6 +135,12 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     const s = this.baseSettings();
     s.unshift(SettingId.ENABLE_PUSH, 0);
     this.start(s);
+    this.#pinger?.start();
+  }
+
+  /** Whether a keepalive PING is out with nothing read since (for tests and diagnostics). */
+  get keepalivePingOutstanding(): boolean {
+    return this.#pinger?.outstanding ?? false;
   }
 
   /** Whether new streams may be opened here. */
@@ -139,6 +170,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     const s = new ClientStream(this, id, maxReceiveMessageSize);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
+    this.#pinger?.wake();
     return s;
   }
 
@@ -172,6 +204,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
 
   override close(reason?: StatusError): void {
     const first = !this.isClosed;
+    this.#pinger?.stop();
     super.close(reason);
     if (first) {
       this.#draining = true;
@@ -245,7 +278,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     s.settleHeaders();
   }
 
-  protected onGoaway(lastStreamId: number, code: number): void {
+  protected onGoaway(lastStreamId: number, code: number, debug: string): void {
     // Streams above lastStreamId were never processed (RFC 9113 §6.8): fail them as refused.
     for (const s of [...this.streams.values()]) {
       if (s.id > lastStreamId) {
@@ -254,8 +287,9 @@ export class ClientTransport extends Http2Connection<ClientStream> {
         this.resetStream(s, ErrorCode.CANCEL);
       }
     }
-    if (code === ErrorCode.ENHANCE_YOUR_CALM) {
-      // grpc-go logs "too_many_pings"; the connection is about to close anyway.
+    if (code === ErrorCode.ENHANCE_YOUR_CALM && debug === "too_many_pings") {
+      // gRFC A8: the channel doubles its keepalive time for the connections it makes next.
+      this.tooManyPings = true;
     }
     this.#startDraining();
   }
