@@ -25,7 +25,13 @@ export interface Clock {
 /** The real clock: `performance.now()` and Deno's timers. */
 export const SYSTEM_CLOCK: Clock = Object.freeze({
   now: () => performance.now(),
-  setTimer: (fn: () => void, ms: number) => setTimeout(fn, ms) as unknown as number,
+  // Unref'd: keepalive and lifetime timers never keep a process alive on their own (the
+  // sockets do while calls run), as grpc-go programs exit when main returns.
+  setTimer: (fn: () => void, ms: number) => {
+    const id = setTimeout(fn, ms) as unknown as number;
+    Deno.unrefTimer(id);
+    return id;
+  },
   clearTimer: (handle: number) => clearTimeout(handle),
 });
 

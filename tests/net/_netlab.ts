@@ -115,7 +115,7 @@ export class NsProc {
           }; stderr ${this.stderr}`,
         );
       }
-      let timer = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((r) => {
         this.#waiters.push(r);
         timer = setTimeout(r, Math.min(left, 1000));
@@ -138,7 +138,7 @@ export class NsProc {
    * does not (something — a timer, a socket — kept it alive).
    */
   async exited(timeoutMs: number): Promise<boolean> {
-    let timer = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
     const ended = await Promise.race([this.status.then(() => true), timedOut]);
     clearTimeout(timer);
