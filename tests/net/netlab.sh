@@ -45,6 +45,12 @@ case "$cmd" in
     ip -n "$NS_B" addr add 10.201.0.2 peer 10.201.0.1 dev "$TUN_B"
     # A large MTU keeps the emulator's packet rate low; a long queue so a 100 ms link is not
     # capped by the device queue (netem's `limit` problem).
+    # TCP buffers up to 64 MiB (the default 6 MiB cap allows ~3 MiB in flight, which on a
+    # 100 ms link limits every transfer before HTTP/2 flow control does).
+    for ns in "$NS_A" "$NS_B"; do
+      ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_rmem="4096 131072 67108864" \
+        net.ipv4.tcp_wmem="4096 16384 67108864"
+    done
     ip -n "$NS_A" link set "$TUN_A" mtu 9000 txqueuelen 10000 up
     ip -n "$NS_B" link set "$TUN_B" mtu 9000 txqueuelen 10000 up
     ;;
