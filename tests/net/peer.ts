@@ -20,7 +20,7 @@ import {
   newClient,
   Server,
   type ServerStreamingMethod,
-  StatusError,
+  type StatusError,
   type UnaryMethod,
 } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
