@@ -1,7 +1,9 @@
 // The server role of the shared transport, after grpc-go's internal/transport/http2_server.go:
 // validates each request's header block (RFC 9113 §8.2–8.3), admits or refuses streams
 // (MAX_CONCURRENT_STREAMS, running handlers, GOAWAY), enforces the keepalive policy against PING
-// floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully.
+// floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully:
+// on gracefulStop and, with keepalive.ts's timers, at the idle and age limits; it also pings a
+// silent client and closes the connection when nothing answers (grpc-go keepalive.ServerParameters).
 
 import { Http2Connection, type RawConn, type TransportOptions, unavailable } from "./connection.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
@@ -150,6 +152,8 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   #goawayLastId = MAX_GOAWAY_ID;
   #draining = false;
   #drainTimer = -1;
+  /** GOAWAY debug data of the drain ("max_idle", "max_age", or none for gracefulStop). */
+  #drainDebug = "";
   readonly #pinger: KeepalivePinger | null = null;
   readonly #lifetime: ConnectionLifetime | null = null;
   #handlers = 0;
@@ -224,7 +228,6 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       D.DRAIN_PING_TIMEOUT_MS,
     );
   }
-  #drainDebug = "";
 
   protected override onDrainPingAck(): void {
     if (this.#drainTimer === -1) return;
