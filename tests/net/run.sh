@@ -8,7 +8,12 @@ if [[ $EUID != 0 ]]; then echo "test:net needs root (network namespaces)" >&2; e
 STATE="$(mktemp -d /tmp/gk-netlab.XXXXXX)"
 cleanup() { "$HERE/netlab.sh" down "$STATE"; rm -rf "$STATE"; }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
 "$HERE/netlab.sh" up "$STATE"
 cd "$HERE/../.."
-NETLAB_CTL="$STATE/link.sock" timeout 1200 deno test -A --sanitize-ops --sanitize-resources tests/net/ "$@"
+# In the background so a signal reaches the trap at once (bash runs traps only between
+# foreground commands); `timeout` passes the TERM on to deno.
+NETLAB_CTL="$STATE/link.sock" timeout 1200 deno test -A --sanitize-ops --sanitize-resources \
+  tests/net/ "$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 130' INT TERM
+wait "$child"
