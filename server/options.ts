@@ -1,7 +1,13 @@
 // Server options: ServerOptions, their defaults and checks, and the transport's view of them
 // (grpc-go server.go's serverOptions and defaultServerOptions).
 
-import { getCompressor } from "../compression.ts";
+import {
+  checkCompression,
+  checkInt,
+  checkPositiveMs,
+  checkWindows,
+  MAX_INT32,
+} from "../internal/option_checks.ts";
 import type { ServerTransportOptions } from "../transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
@@ -35,12 +41,13 @@ export interface ServerOptions {
   maxConcurrentStreams?: number;
   /**
    * Stream flow-control window in bytes; setting it (or `initialConnWindowSize`) turns off the
-   * BDP estimator. grpc-go: InitialWindowSize.
+   * BDP estimator. Values below 65535 are ignored, as in grpc-go. grpc-go: InitialWindowSize.
    * @default {65535}, grown by BDP estimation up to 16 MiB
    */
   initialWindowSize?: number;
   /**
-   * Connection flow-control window in bytes. grpc-go: InitialConnWindowSize.
+   * Connection flow-control window in bytes; see `initialWindowSize`. grpc-go:
+   * InitialConnWindowSize.
    * @default {65535}, grown by BDP estimation up to 16 MiB
    */
   initialConnWindowSize?: number;
@@ -157,6 +164,9 @@ export interface ResolvedServerOptions {
   readonly streamInterceptors: readonly StreamServerInterceptor[];
 }
 
+/** The context of option errors. */
+const SERVER = "Cannot create server";
+
 /**
  * Resolves and checks server options once, filling in grpc-go's defaults.
  * @param o The options as given.
@@ -172,22 +182,11 @@ export interface ResolvedServerOptions {
  * ```
  */
 export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
-  const size = (name: string, v: number | undefined, def: number, min = 0, max = 2 ** 31 - 1) => {
-    if (v === undefined) return def;
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(
-        `Cannot create server: ${name} must be an integer in [${min}, ${max}], got ${v}`,
-      );
-    }
-    return v;
-  };
-  if (
-    o.compression !== undefined && o.compression !== "identity" && !getCompressor(o.compression)
-  ) {
-    throw new RangeError(`Cannot create server: unknown compression "${o.compression}"`);
-  }
+  const size = (name: string, v: number | undefined, def: number, min = 0, max = MAX_INT32) =>
+    checkInt(SERVER, name, v, def, min, max);
+  checkCompression(SERVER, o.compression);
   const kp = o.keepaliveEnforcementPolicy ?? {};
-  const W = D.DEFAULT_WINDOW_SIZE;
+  const windows = checkWindows(SERVER, o.initialWindowSize, o.initialConnWindowSize);
   return Object.freeze({
     maxReceiveMessageSize: size(
       "maxReceiveMessageSize",
@@ -209,9 +208,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
       1,
       2 ** 32 - 1,
     ),
-    initialWindowSize: size("initialWindowSize", o.initialWindowSize, W, W),
-    initialConnWindowSize: size("initialConnWindowSize", o.initialConnWindowSize, W, W),
-    dynamicWindow: o.initialWindowSize === undefined && o.initialConnWindowSize === undefined,
+    ...windows,
     maxHeaderListSize: size(
       "maxHeaderListSize",
       o.maxHeaderListSize,
@@ -231,18 +228,12 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
   });
 }
 
+// grpc-go keepalive.ServerParameters: unset limits are infinity, Time below 1 s becomes 1 s.
 function resolveKeepaliveParams(
   k: NonNullable<ServerOptions["keepaliveParams"]>,
 ): ResolvedServerOptions["keepaliveParams"] {
-  const ms = (name: string, v: number | undefined, def: number) => {
-    if (v === undefined) return def;
-    if (v !== Infinity && (!Number.isInteger(v) || v <= 0)) {
-      throw new RangeError(
-        `Cannot create server: keepaliveParams.${name} must be a positive integer or Infinity, got ${v}`,
-      );
-    }
-    return v;
-  };
+  const ms = (name: string, v: number | undefined, def: number) =>
+    checkPositiveMs(SERVER, `keepaliveParams.${name}`, v, def);
   return Object.freeze({
     maxConnectionIdleMs: ms("maxConnectionIdleMs", k.maxConnectionIdleMs, Infinity),
     maxConnectionAgeMs: ms("maxConnectionAgeMs", k.maxConnectionAgeMs, Infinity),

@@ -218,13 +218,20 @@ Deno.test("resolveServerOptions() keepaliveParams: given values kept, timeMs rai
     resolveServerOptions({ keepaliveParams: { timeMs: Infinity } }).keepaliveParams.timeMs,
     Infinity,
   );
-  for (const bad of [0, -1, 1.5, NaN]) {
+  for (const bad of [0, -1, NaN]) {
     assertThrows(
       () => resolveServerOptions({ keepaliveParams: { maxConnectionAgeMs: bad } }),
       RangeError,
       "keepaliveParams.maxConnectionAgeMs",
     );
   }
+});
+
+Deno.test("resolveServerOptions() ignores a window under 64 KiB, as grpc-go and the client do", () => {
+  const o = resolveServerOptions({ initialWindowSize: 65534, initialConnWindowSize: 1000 });
+  assertEquals(o.initialWindowSize, 65535);
+  assertEquals(o.initialConnWindowSize, 65535);
+  assertEquals(o.dynamicWindow, true); // ignored values leave BDP estimation on
 });
 
 Deno.test("resolveServerOptions() and new Server() throw RangeError on bad values", () => {
@@ -237,7 +244,7 @@ Deno.test("resolveServerOptions() and new Server() throw RangeError on bad value
     [{ connectionTimeoutMs: 0 }, "connectionTimeoutMs"],
     [{ connectionTimeoutMs: Infinity }, "connectionTimeoutMs"],
     [{ maxConcurrentStreams: 0 }, "maxConcurrentStreams"],
-    [{ initialWindowSize: 65534 }, "initialWindowSize"],
+    [{ initialWindowSize: -1 }, "initialWindowSize"],
     [{ initialConnWindowSize: 2 ** 31 }, "initialConnWindowSize"],
     [{ maxHeaderListSize: 1023 }, "maxHeaderListSize"],
     [{ keepaliveEnforcementPolicy: { minTimeMs: -1 } }, "minTimeMs"],

@@ -11,6 +11,7 @@
 
 import { WriteBuffer } from "./buffer.ts";
 import {
+  asciiBytes,
   CONNECTION_PREFACE,
   ErrorCode,
   Flag,
@@ -32,7 +33,7 @@ import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
-import { errorMessage } from "../internal/wire.ts";
+import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
 
 export type { RawConn };
@@ -1022,16 +1023,6 @@ function goawayDebug(f: FrameParser): string {
   const start = f.payloadStart + 8;
   const end = Math.min(f.payloadEnd, start + 256);
   return end > start ? String.fromCharCode(...f.buf.subarray(start, end)) : "";
-}
-
-function asciiBytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    // GOAWAY debug data: non-ASCII becomes "?" (masking turned "§" into "'").
-    const c = s.charCodeAt(i);
-    b[i] = c < 0x80 ? c : 0x3f;
-  }
-  return b;
 }
 
 /** An UNAVAILABLE status for connection loss. */

@@ -17,7 +17,7 @@ import {
   StatusError,
 } from "../status.ts";
 import { Metadata } from "../metadata.ts";
-import { decodeBinaryHeader, isGrpcContentType } from "../internal/wire.ts";
+import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
 export class TransportDrainingError extends Error {
@@ -28,7 +28,7 @@ export class TransportDrainingError extends Error {
 }
 
 /** One outgoing call. */
-export class ClientStream extends Http2Stream {
+export class ClientTransportStream extends Http2Stream {
   readonly transport: ClientTransport;
   /** Response headers (flat), once they arrived. */
   responseHeaders: string[] | null = null;
@@ -103,7 +103,7 @@ export interface ClientTransportExtras {
 }
 
 /** The client side of one HTTP/2 connection. */
-export class ClientTransport extends Http2Connection<ClientStream> {
+export class ClientTransport extends Http2Connection<ClientTransportStream> {
   #nextId = 1;
   #draining = false;
   #slotWaiters: (() => void)[] = [];
@@ -156,7 +156,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   newStream(
     headers: readonly string[],
     maxReceiveMessageSize: number = this.opts.maxReceiveMessageSize,
-  ): ClientStream | Promise<ClientStream> {
+  ): ClientTransportStream | Promise<ClientTransportStream> {
     if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
     if (this.#draining) throw new TransportDrainingError();
     if (this.streams.size >= this.peerMaxConcurrentStreams) {
@@ -167,7 +167,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     const id = this.#nextId;
     this.#nextId += 2;
     if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
-    const s = new ClientStream(this, id, maxReceiveMessageSize);
+    const s = new ClientTransportStream(this, id, maxReceiveMessageSize);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
     this.#pinger?.wake();
@@ -195,7 +195,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     }
   }
 
-  protected override onStreamClosed(_s: ClientStream): void {
+  protected override onStreamClosed(_s: ClientTransportStream): void {
     if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
     else if (this.#draining && this.streams.size === 0 && !this.isClosed) {
       this.closeAfterFlush(unavailable("Connection drained"));
@@ -229,14 +229,15 @@ export class ClientTransport extends Http2Connection<ClientStream> {
         this.#finish(s, list, status);
         return;
       }
-      if (status !== 200 || !isGrpcContentType(headerValue(list, "content-type"))) {
+      const contentType = headerValue(list, "content-type") ?? "";
+      if (status !== 200 || !isGrpcContentType(contentType)) {
         const code = status === 200 ? Code.Unknown : codeFromHttpStatus(status);
         this.#failStream(
           s,
           new StatusError(
             code,
             status === 200
-              ? `Unexpected content-type "${headerValue(list, "content-type")}"`
+              ? `Unexpected content-type "${contentType}"`
               : `Unexpected HTTP status ${status}`,
           ),
         );
@@ -256,7 +257,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   }
 
   // Trailers (or trailers-only headers) end the call with their status.
-  #finish(s: ClientStream, list: string[], httpStatus: number): void {
+  #finish(s: ClientTransportStream, list: string[], httpStatus: number): void {
     const trailers = list.slice();
     s.trailers = trailers;
     const err = statusFromTrailers(trailers, httpStatus, s.responseHeaders === null);
@@ -273,7 +274,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     }
   }
 
-  #failStream(s: ClientStream, err: StatusError): void {
+  #failStream(s: ClientTransportStream, err: StatusError): void {
     s.fail(err);
     s.settleHeaders();
   }
@@ -302,7 +303,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     return 0;
   }
 
-  protected onStreamReset(s: ClientStream, code: number, local?: boolean): void {
+  protected onStreamReset(s: ClientTransportStream, code: number, local?: boolean): void {
     if (!local) {
       s.rstCode = code;
       if (code === ErrorCode.REFUSED_STREAM) s.refused = true;
@@ -310,11 +311,11 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     this.#failStream(s, statusFromRstCode(code, local === true));
   }
 
-  protected onStreamAborted(s: ClientStream, reason: StatusError): void {
+  protected onStreamAborted(s: ClientTransportStream, reason: StatusError): void {
     this.#failStream(s, reason.code === Code.Unavailable ? reason : unavailable(reason.rawMessage));
   }
 
-  protected onMessageTooLarge(s: ClientStream): void {
+  protected onMessageTooLarge(s: ClientTransportStream): void {
     s.settleHeaders();
     this.resetStream(s, ErrorCode.CANCEL);
   }
@@ -406,9 +407,4 @@ function httpStatusOf(list: readonly string[]): number {
     }
   }
   return 0;
-}
-
-function headerValue(list: readonly string[], name: string): string {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return "";
 }

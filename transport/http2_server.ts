@@ -151,6 +151,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   #lastStreamId = 0;
   #goawayLastId = MAX_GOAWAY_ID;
   #draining = false;
+  readonly #clock: Clock;
   #drainTimer = -1;
   /** GOAWAY debug data of the drain ("max_idle", "max_age", or none for gracefulStop). */
   #drainDebug = "";
@@ -160,11 +161,15 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   #lastPingAt = 0;
   #pingStrikes = 0;
   #resetPingStrikes = false;
-  readonly sopts: ServerTransportOptions;
+  // The keepalive enforcement policy (grpc-go keepalive.EnforcementPolicy).
+  readonly #keepaliveMinTimeMs: number;
+  readonly #permitKeepaliveWithoutStream: boolean;
 
   constructor(conn: RawConn, opts: ServerTransportOptions, onStream: (s: ServerStream) => void) {
     super(conn, opts, true);
-    this.sopts = opts;
+    this.#clock = opts.clock;
+    this.#keepaliveMinTimeMs = opts.keepaliveMinTimeMs;
+    this.#permitKeepaliveWithoutStream = opts.permitKeepaliveWithoutStream;
     this.onStream = onStream;
     const k = opts.keepalive;
     if (k.timeMs !== Infinity) {
@@ -223,7 +228,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     this.#drainDebug = debug;
     this.sendGoaway(MAX_GOAWAY_ID, ErrorCode.NO_ERROR, debug);
     this.sendDrainPing();
-    this.#drainTimer = this.sopts.clock.setTimer(
+    this.#drainTimer = this.#clock.setTimer(
       () => this.onDrainPingAck(),
       D.DRAIN_PING_TIMEOUT_MS,
     );
@@ -231,7 +236,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
 
   protected override onDrainPingAck(): void {
     if (this.#drainTimer === -1) return;
-    this.sopts.clock.clearTimer(this.#drainTimer);
+    this.#clock.clearTimer(this.#drainTimer);
     this.#drainTimer = -1;
     this.#goawayLastId = this.#lastStreamId;
     this.sendGoaway(this.#lastStreamId, ErrorCode.NO_ERROR, this.#drainDebug);
@@ -249,7 +254,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
 
   override close(reason?: StatusError): void {
     if (this.#drainTimer !== -1) {
-      this.sopts.clock.clearTimer(this.#drainTimer);
+      this.#clock.clearTimer(this.#drainTimer);
       this.#drainTimer = -1;
     }
     this.#pinger?.stop();
@@ -388,9 +393,9 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       this.#pingStrikes = 0;
       return;
     }
-    const min = this.streams.size < 1 && !this.sopts.permitKeepaliveWithoutStream
+    const min = this.streams.size < 1 && !this.#permitKeepaliveWithoutStream
       ? IDLE_PING_MIN_MS
-      : this.sopts.keepaliveMinTimeMs;
+      : this.#keepaliveMinTimeMs;
     if (last !== 0 && last + min > now) this.#pingStrikes++;
     if (this.#pingStrikes > D.MAX_PING_STRIKES) {
       throw connError(ErrorCode.ENHANCE_YOUR_CALM, "too_many_pings");
