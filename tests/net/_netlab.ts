@@ -164,6 +164,17 @@ export async function established(ns: string, port: number): Promise<string[]> {
   return lines.map((l) => l.trim().split(/\s+/)[3]);
 }
 
+/** `ss -tno` lines (with timers) of the established TCP connections matching `filter` in `ns`. */
+export async function socketTimers(ns: string, filter: string): Promise<string[]> {
+  const out = await new Deno.Command("ip", {
+    args: ["netns", "exec", ns, "ss", "-tnoH", "state", "established", filter],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`ss: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim() !== "");
+}
+
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -19,6 +19,7 @@ import {
   resetLink,
   SERVER_IP,
   sleep,
+  socketTimers,
 } from "./_netlab.ts";
 
 const UNAVAILABLE = 14;
@@ -198,6 +199,44 @@ Deno.test("maxConnectionAgeMs with 100 clients: every connection is recycled wit
     client?.kill("SIGKILL");
     server.kill("SIGKILL");
     await client?.exited(5_000);
+    await server.exited(5_000);
+  }
+});
+
+Deno.test("TCP keepalive is on for the accepted and the dialled socket (OS intervals, as grpc-go)", async () => {
+  await resetLink();
+  const port = 50063;
+  const server = NsProc.peer(NS_SERVER, ["server", `--addr=${SERVER_IP}:${port}`]);
+  const client = NsProc.peer(NS_CLIENT, ["hold", `--addr=${SERVER_IP}:${port}`]);
+  try {
+    await server.next("ready", 30_000);
+    await client.next("connected", 30_000);
+    // An idle socket with SO_KEEPALIVE shows the kernel's keepalive timer, timer:(keepalive,…);
+    // while data waits for its ACK it shows the retransmission timer instead, so poll a little.
+    let accepted: string[] = [];
+    let dialled: string[] = [];
+    for (const end = Date.now() + 10_000; Date.now() < end;) {
+      accepted = await socketTimers(NS_SERVER, `( sport = :${port} )`);
+      dialled = await socketTimers(NS_CLIENT, `( dport = :${port} )`);
+      const on = (l: string[]) => l.length === 1 && l[0].includes("timer:(keepalive");
+      if (on(accepted) && on(dialled)) break;
+      await sleep(200);
+    }
+    assertEquals(accepted.length, 1, accepted.join("\n"));
+    assertEquals(dialled.length, 1, dialled.join("\n"));
+    assert(accepted[0].includes("timer:(keepalive"), `accepted socket: ${accepted[0]}`);
+    assert(dialled[0].includes("timer:(keepalive"), `dialled socket: ${dialled[0]}`);
+    console.log(`TCP keepalive: accepted ${accepted[0]}\n               dialled ${dialled[0]}`);
+    client.kill("SIGTERM");
+    await client.next("done", 15_000);
+    assert(await client.exited(15_000), "the client process did not end by itself");
+    server.kill("SIGTERM");
+    await server.next("stopped", 15_000);
+    assert(await server.exited(15_000), "the server process did not end by itself");
+  } finally {
+    client.kill("SIGKILL");
+    server.kill("SIGKILL");
+    await client.exited(5_000);
     await server.exited(5_000);
   }
 });

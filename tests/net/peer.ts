@@ -7,6 +7,8 @@
 //       a Tick stream until it fails, then Echo with waitForReady until one succeeds, then close
 //   peer.ts age --addr=H:P --clients=N --duration-ms=N --interval-ms=N
 //       N connections calling Echo in a loop; counts failures
+//   peer.ts hold --addr=H:P
+//       one Echo, then holds the idle connection until SIGTERM
 //   peer.ts upload|download --addr=H:P [--size=N --chunk=N]
 //       one bulk transfer, timed
 //
@@ -166,6 +168,19 @@ async function age(): Promise<void> {
   emit("done", { ok, failed: errors.length, errors: errors.slice(0, 5), rss: rssMiB() });
 }
 
+async function hold(): Promise<void> {
+  const conn = dial();
+  const c = createClient<BulkClient>(bulk, conn);
+  await c.echo({ size: 1, chunk: 0 }, { waitForReady: true, timeoutMs: 30_000 });
+  emit("connected");
+  // The idle connection's socket is unref'd; this interval keeps the process until SIGTERM.
+  const keep = setInterval(() => {}, 60_000);
+  await new Promise<void>((resolve) => Deno.addSignalListener("SIGTERM", resolve));
+  clearInterval(keep);
+  await conn.close();
+  emit("done");
+}
+
 async function transfer(mode: "upload" | "download"): Promise<void> {
   const size = num("size", 64 * 1024 * 1024);
   const chunk = num("chunk", 256 * 1024);
@@ -193,6 +208,9 @@ switch (Deno.args[0]) {
     break;
   case "age":
     await age();
+    break;
+  case "hold":
+    await hold();
     break;
   case "upload":
   case "download":
