@@ -276,6 +276,7 @@ Deno.test("BDP on a 100 ms RTT link: 64 MiB upload and download, ours and grpc-g
   ];
   let port = 50070;
   const stoppedByItself: boolean[] = [];
+  const smallWindows: string[] = [];
   try {
     for (const [clientImpl, serverImpl] of pairs) {
       port++;
@@ -298,10 +299,9 @@ Deno.test("BDP on a 100 ms RTT link: 64 MiB upload and download, ours and grpc-g
           const peak = Math.max(0, ...peaks);
           // The receiver's windows must have grown far past the 64 KiB start (which allows
           // 64 KiB in flight per 100 ms round trip, ~0.6 MiB/s) toward the 16 MiB BDP cap.
-          assert(
-            peak > 4 * 1024 * 1024,
-            `${clientImpl} → ${serverImpl} ${mode}: peak in flight ${peak} B`,
-          );
+          if (peak <= 4 * 1024 * 1024) {
+            smallWindows.push(`${clientImpl} → ${serverImpl} ${mode}: peak in flight ${peak} B`);
+          }
           rows.push(
             `| ${mode} | ${clientImpl} → ${serverImpl} | ${(r.mibps as number).toFixed(1)} | ` +
               `${((r.ms as number) / 1000).toFixed(2)} | ${(peak / 1048576).toFixed(1)} |`,
@@ -315,7 +315,6 @@ Deno.test("BDP on a 100 ms RTT link: 64 MiB upload and download, ours and grpc-g
   } finally {
     await resetLink();
   }
-  assert(stoppedByItself.every((x) => x), `a server did not stop on SIGTERM: ${stoppedByItself}`);
   console.log(
     [
       "| direction | client → server | MiB/s | seconds | peak in flight (MiB) |",
@@ -323,4 +322,6 @@ Deno.test("BDP on a 100 ms RTT link: 64 MiB upload and download, ours and grpc-g
       ...rows,
     ].join("\n"),
   );
+  assert(stoppedByItself.every((x) => x), `a server did not stop on SIGTERM: ${stoppedByItself}`);
+  assertEquals(smallWindows, [], "windows that did not grow");
 });
