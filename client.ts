@@ -18,7 +18,7 @@
  */
 
 export { ConnectivityState } from "./client/connectivity.ts";
-export { ChannelCredentials, insecure } from "./credentials.ts";
+export { ChannelCredentials, insecure, tls, type TlsCredentialsOptions } from "./credentials.ts";
 export type { BackoffOptions, CallOptions, DialOptions } from "./client/options.ts";
 export type { ClientStream, ResponseStream, SendOptions } from "./client/stream.ts";
 export type {

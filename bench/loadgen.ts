@@ -3,6 +3,7 @@
 //
 //   deno run -A bench/loadgen.ts -addr 127.0.0.1:PORT -scenario S -conns 1 -concurrency C \
 //     -size B [-stream-msgs 1000] -duration 5s -warmup 1s [-wait 15s] [-label text]
+//     [-tls-ca F -tls-name NAME [-tls-cert-client F -tls-key-client F]]
 //
 // Flags are Go style (`-flag v` or `-flag=v`). Scenarios (one "call" is the unit whose latency is
 // reported): unary (one Unary echo of -size bytes), server_stream (one ServerStream of
@@ -19,6 +20,7 @@ import {
   insecure,
   loadProto,
   type MethodDefinition,
+  tls,
 } from "@seed/grpc";
 import { parseGoFlags } from "../internal/flags.ts";
 
@@ -118,6 +120,18 @@ const durationMs = parseDuration("duration", flags.get("duration") ?? "5s");
 const warmupMs = parseDuration("warmup", flags.get("warmup") ?? "1s");
 const waitMs = parseDuration("wait", flags.get("wait") ?? "15s");
 const label = flags.get("label") ?? "";
+// TLS (run.sh TLS=1 / MTLS=1): trust -tls-ca only, check -tls-name; mTLS adds the client cert.
+const tlsCa = flags.get("tls-ca");
+const readFlag = (name: string) => {
+  const path = flags.get(name);
+  return path === undefined ? undefined : Deno.readTextFileSync(path);
+};
+const credentials = tlsCa === undefined ? insecure() : tls({
+  caCerts: [Deno.readTextFileSync(tlsCa)],
+  serverName: flags.get("tls-name"),
+  cert: readFlag("tls-cert-client"),
+  key: readFlag("tls-key-client"),
+});
 
 if (!SCENARIOS.includes(scenario)) fail(`unknown scenario "${scenario}"`);
 if (conns < 1 || concurrency < 1) fail("-conns and -concurrency must be >= 1");
@@ -137,7 +151,7 @@ for (let i = 0; i < conns; i++) {
   while (cc === undefined) {
     try {
       cc = await dial(addr, {
-        credentials: insecure(),
+        credentials,
         block: true,
         signal: AbortSignal.timeout(1000),
       });

@@ -22,6 +22,7 @@ import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/m
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
+import type { CallCredentials } from "../credentials/call.ts";
 
 /** grpc-go defaultMaxCallAttempts: transparent retries of one call stop after this many. */
 const MAX_CALL_ATTEMPTS = 5;
@@ -83,6 +84,9 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #onAbort: (() => void) | undefined;
   #onDefaultAbort: (() => void) | undefined;
   #deadlineEntry: DeadlineEntry | undefined;
+  readonly #callCreds: CallCredentials | undefined;
+  // The call credentials' metadata (flat pairs), once computed.
+  #credHeaders: string[] | undefined;
 
   // The current attempt.
   #stream: ClientTransportStream | null = null;
@@ -145,6 +149,9 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#waitForReady = false;
     }
     this.#deadline = deadline;
+    // grpc-go: the channel's PerRPCCredentials, then the call's.
+    const cc = opts.callCredentials, oc = o?.callCredentials;
+    this.#callCreds = oc === undefined || oc === cc ? cc : cc === undefined ? oc : cc.compose(oc);
     if (this.#onHeader !== undefined) this.#headers = deferred();
     ch.callStarted(); // #finish ends it
 
@@ -179,6 +186,11 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   // ---- opening an attempt ------------------------------------------------------------------
 
   #begin(): void {
+    // Call credentials first run (asynchronously) in #openAsync.
+    if (this.#callCreds !== undefined) {
+      this.#startOpen(undefined);
+      return;
+    }
     // Hot path: a READY transport with a free stream slot gives the stream synchronously.
     const t = this.#ch.readyTransport();
     if (t !== null) {
@@ -211,7 +223,10 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #requestHeaders(): string[] {
     const prefix = this.#ch.headerPrefix(this.method.path);
     const c = this.#compressor;
-    if (c === undefined && this.#metadata === undefined && this.#deadline === Infinity) {
+    if (
+      c === undefined && this.#metadata === undefined && this.#deadline === Infinity &&
+      this.#credHeaders === undefined
+    ) {
       return prefix;
     }
     const h = prefix.slice();
@@ -220,8 +235,36 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     if (this.#deadline !== Infinity) {
       h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
     }
+    const ch = this.#credHeaders;
+    if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
     return h;
+  }
+
+  // The call credentials' metadata, before the first attempt (grpc-go: per attempt, in
+  // createHeaderFields; here once per call, so a transparent retry sends the same token).
+  async #runCallCredentials(creds: CallCredentials): Promise<string[]> {
+    const path = this.method.path;
+    const ac = new AbortController();
+    const p = creds.headersFor(
+      {
+        serviceUrl: `https://${this.#ch.authority}${path.slice(0, path.lastIndexOf("/"))}`,
+        methodName: path.slice(path.lastIndexOf("/") + 1),
+        signal: ac.signal,
+      },
+      this.#ch.opts.credentials.protocol !== "insecure",
+    );
+    try {
+      return await new Promise<string[]>((resolve, reject) => {
+        this.#abortHook = (err) => {
+          ac.abort(err);
+          reject(err);
+        };
+        p.then(resolve, reject);
+      });
+    } finally {
+      this.#abortHook = null;
+    }
   }
 
   /** Opens the attempt's stream, waiting for a connection or a stream slot when needed. */
@@ -229,6 +272,10 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     pending: Promise<ClientTransportStream> | undefined,
   ): Promise<ClientTransportStream> {
     try {
+      if (this.#callCreds !== undefined && this.#credHeaders === undefined) {
+        if (this.#done) throw this.#error!;
+        this.#credHeaders = await this.#runCallCredentials(this.#callCreds);
+      }
       for (;;) {
         if (this.#done) throw this.#error!;
         let r = pending;

@@ -26,10 +26,21 @@ export class Channel {
   #closed = false;
   // Calls in progress: the sockets are ref'd only while there are some (Subchannel).
   #active = 0;
+  readonly #scheme: string;
+  readonly #authority: string;
+
+  /** The `:authority` calls carry (a TLS server name override, else the target's). */
+  get authority(): string {
+    return this.#authority;
+  }
 
   constructor(target: Target, opts: ResolvedDialOptions) {
     this.target = target;
     this.opts = opts;
+    const tls = opts.credentials.tlsOptions;
+    this.#scheme = tls === undefined ? "http" : "https";
+    // grpc-go: a server name override in the TLS credentials is the authority too.
+    this.#authority = tls?.serverName ?? target.authority;
     this.acceptEncoding = supportedEncodings();
     this.#subchannel = new Subchannel(target, opts);
     this.#picker = new Picker(this.#subchannel);
@@ -59,11 +70,11 @@ export class Channel {
         ":method",
         "POST",
         ":scheme",
-        "http",
+        this.#scheme,
         ":path",
         path,
         ":authority",
-        this.target.authority,
+        this.#authority,
         "content-type",
         "application/grpc",
         "te",

@@ -1,5 +1,10 @@
 // Target parsing and dialling: what a target string names and how one socket to it is opened
-// (grpc-go's default resolvers' target syntax, and internal/transport's dial).
+// (grpc-go's default resolvers' target syntax, and internal/transport's dial with the transport
+// credentials' client handshake).
+
+import type { ChannelCredentials } from "../credentials.ts";
+import { dialTls } from "../credentials/tls_client.ts";
+import type { RawConn } from "../transport/writer.ts";
 
 /** A parsed target: one address to dial. */
 export interface Target {
@@ -14,11 +19,18 @@ export interface Target {
 /**
  * Parses a target as grpc-go's default resolvers read it: `host:port`, `[v6]:port`,
  * `dns:///host:port` (also `dns://server/host:port`, the server ignored), `passthrough:///…`,
- * `unix:path`, `unix:///abs/path`. A missing port is 443 (grpc-go's DNS resolver default).
+ * `unix:path`, `unix:///abs/path`, `unix-abstract:name` (Linux abstract namespace). A missing
+ * port is 443 (grpc-go's DNS resolver default).
  */
 export function parseTarget(target: string): Target {
   if (typeof target !== "string" || target === "") {
     throw new TypeError(`Cannot parse target ${JSON.stringify(target)}: expected "host:port"`);
+  }
+  if (target.startsWith("unix-abstract:")) {
+    // grpc-go: the name after the scheme, in the abstract namespace (a leading NUL byte).
+    const name = target.slice("unix-abstract:".length);
+    if (name === "") throw new TypeError(`Cannot parse target ${JSON.stringify(target)}: no name`);
+    return { kind: "unix", hostname: "", port: 0, path: `\0${name}`, authority: "localhost" };
   }
   if (target.startsWith("unix:")) {
     let path = target.slice(5);
@@ -82,8 +94,22 @@ export function parseTarget(target: string): Target {
   };
 }
 
-/** Opens one socket to `t`; `signal` gives up a TCP connect. */
-export async function connectRaw(t: Target, signal: AbortSignal): Promise<Deno.Conn> {
+/**
+ * Opens one connection to `t` and runs the credentials' client handshake (TLS); `signal` gives
+ * up the attempt.
+ */
+export async function connectRaw(
+  t: Target,
+  signal: AbortSignal,
+  credentials: ChannelCredentials,
+): Promise<RawConn> {
+  const tlsOptions = credentials.tlsOptions;
+  if (tlsOptions !== undefined) {
+    if (t.kind === "unix") {
+      throw new Error("TLS over unix sockets is not supported (Deno has no TLS on unix sockets)");
+    }
+    return await dialTls(t, tlsOptions, signal);
+  }
   if (t.kind === "unix") {
     // Deno.connect takes no signal for unix sockets; the attempt's timer closes a late conn.
     return await Deno.connect({ transport: "unix", path: t.path });

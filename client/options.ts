@@ -5,6 +5,8 @@ import type { ClientKeepalive } from "../transport/keepalive.ts";
 import { Metadata, type MetadataInit } from "../metadata.ts";
 import type { Compressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
+import { CallCredentials } from "../credentials/call.ts";
+import { defaultLogger, type Logger } from "../logger.ts";
 import {
   type BackoffConfig,
   DEFAULT_BACKOFF,
@@ -135,6 +137,12 @@ export interface CallOptions {
    * @default {false}
    */
   waitForReady?: boolean;
+  /**
+   * Per-call credentials for this call, applied after the channel's
+   * ({@linkcode DialOptions.callCredentials}). grpc-go: `grpc.PerRPCCredentials`.
+   * @default {undefined}
+   */
+  callCredentials?: CallCredentials;
 }
 
 /**
@@ -165,6 +173,19 @@ export interface DialOptions {
    * @default {insecure()}
    */
   credentials?: ChannelCredentials;
+  /**
+   * Per-call credentials for every call on the channel (made with {@linkcode callCredentials}):
+   * metadata computed before each call. Refused on insecure channels unless they allow it.
+   * grpc-go: `WithPerRPCCredentials`.
+   * @default {undefined}
+   */
+  callCredentials?: CallCredentials;
+  /**
+   * Where the channel reports what it does not tell a call: failed connection attempts (info;
+   * the calls themselves fail UNAVAILABLE with the cause). grpc-go: grpclog.
+   * @default {defaultLogger} (warnings and errors to stderr)
+   */
+  logger?: Logger;
   /**
    * `dial()` only: resolve once the connection is READY instead of at once. Without `signal`
    * the first failed attempt rejects (UNAVAILABLE); with one, attempts go on (with backoff)
@@ -277,6 +298,8 @@ export interface DialOptions {
 /** Dial options after defaults and checks. */
 export interface ResolvedDialOptions {
   readonly credentials: ChannelCredentials;
+  readonly callCredentials: CallCredentials | undefined;
+  readonly logger: Logger;
   readonly unaryInterceptors: readonly UnaryClientInterceptor[];
   readonly streamInterceptors: readonly StreamClientInterceptor[];
   readonly defaultCallOptions: CallOptions | undefined;
@@ -298,7 +321,10 @@ export const CALL = "Cannot start call";
 
 export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
-    throw new TypeError(`${DIAL}: credentials must be insecure()`);
+    throw new TypeError(`${DIAL}: credentials must be insecure() or tls()`);
+  }
+  if (o.callCredentials !== undefined && !(o.callCredentials instanceof CallCredentials)) {
+    throw new TypeError(`${DIAL}: callCredentials must be callCredentials()`);
   }
   const b = o.backoff ?? {};
   const backoff: BackoffConfig = Object.freeze({
@@ -349,6 +375,8 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   }
   return Object.freeze({
     credentials: o.credentials ?? insecure(),
+    callCredentials: o.callCredentials,
+    logger: o.logger ?? defaultLogger,
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     defaultCallOptions: o.defaultCallOptions,
@@ -415,6 +443,12 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
       a(md);
       b(md);
     };
+  }
+  if (
+    d.callCredentials !== undefined && o.callCredentials !== undefined &&
+    d.callCredentials !== o.callCredentials
+  ) {
+    out.callCredentials = d.callCredentials.compose(o.callCredentials);
   }
   if (d.signal !== undefined && o.signal !== undefined && d.signal !== o.signal) {
     (out as InternalCallOptions).defaultSignal = d.signal;

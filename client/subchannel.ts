@@ -6,6 +6,7 @@ import type { ClientKeepalive } from "../transport/keepalive.ts";
 import { Code, StatusError } from "../status.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { ClientTransport } from "../transport/http2_client.ts";
+import type { RawConn } from "../transport/writer.ts";
 import { ConnectivityState } from "./connectivity.ts";
 import { connectRaw, type Target } from "./dialer.ts";
 import { closingError } from "./errors.ts";
@@ -177,9 +178,9 @@ export class Subchannel {
     }, Math.min(timeoutMs, MAX_TIMER_MS));
     let t: ClientTransport | null = null;
     try {
-      let conn: Deno.Conn;
+      let conn: RawConn;
       try {
-        conn = await connectRaw(this.target, ac.signal);
+        conn = await connectRaw(this.target, ac.signal, this.#opts.credentials);
       } catch (err) {
         if (ac.signal.aborted) throw ac.signal.reason;
         throw new StatusError(Code.Unavailable, `Cannot connect to ${where}: ${errorText(err)}`, {
@@ -227,6 +228,8 @@ export class Subchannel {
           cause: err,
         });
       this.#lastError = e;
+      // grpc-go addrConn.createTransport logs the failure too; callers see it as UNAVAILABLE.
+      this.#opts.logger.info(`grpc: ${e.rawMessage}`);
       this.#backoffIdx++;
       this.#state = ConnectivityState.TransientFailure;
       // grpc-go: the backoff timer starts when the attempt has failed.

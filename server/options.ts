@@ -12,6 +12,7 @@ import type { ServerTransportOptions } from "../transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
 import { SYSTEM_CLOCK } from "../transport/keepalive.ts";
+import { defaultLogger, type Logger } from "../logger.ts";
 import type { StreamServerInterceptor, UnaryServerInterceptor } from "./interceptors.ts";
 
 /** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
@@ -122,6 +123,12 @@ export interface ServerOptions {
    * @default {0}
    */
   compressionMinSize?: number;
+  /**
+   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
+   * clients that did not negotiate `h2`. grpc-go: grpclog.
+   * @default {defaultLogger} (warnings and errors to stderr)
+   */
+  logger?: Logger;
 }
 
 /** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
@@ -162,6 +169,8 @@ export interface ResolvedServerOptions {
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
   /** See {@linkcode ServerOptions.streamInterceptors}. */
   readonly streamInterceptors: readonly StreamServerInterceptor[];
+  /** See {@linkcode ServerOptions.logger}. */
+  readonly logger: Logger;
 }
 
 /** The context of option errors. */
@@ -225,6 +234,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     keepaliveParams: resolveKeepaliveParams(o.keepaliveParams ?? {}),
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+    logger: o.logger ?? defaultLogger,
   });
 }
 

@@ -16,6 +16,7 @@ import {
 import {
   Code,
   decodeStatusDetails,
+  defaultLogger,
   loadProto,
   Metadata,
   resolveServerOptions,
@@ -162,6 +163,7 @@ Deno.test("resolveServerOptions({}) is grpc-go's defaults, frozen", () => {
     },
     unaryInterceptors: [],
     streamInterceptors: [],
+    logger: defaultLogger,
   });
   assert(Object.isFrozen(o));
   assert(Object.isFrozen(o.keepaliveParams));
