@@ -65,6 +65,8 @@ async function viaStartTls(
     throw new TcpConnectError("connect", { cause: err });
   }
   tcp.setNoDelay(true);
+  // grpc-go dials with SO_KEEPALIVE on (OS intervals), TLS or not.
+  tcp.setKeepAlive(true);
   const conn = await Deno.startTls(tcp, {
     hostname: name,
     caCerts: o.caCerts,
@@ -126,6 +128,7 @@ function viaNodeTls(
         return;
       }
       sock.setNoDelay(true);
+      sock.setKeepAlive(true);
       resolve(new SocketConn(sock));
     };
     const cleanup = () => {

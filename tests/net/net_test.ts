@@ -21,6 +21,7 @@ import {
   sleep,
   socketTimers,
 } from "./_netlab.ts";
+import { testCerts } from "../_certs.ts";
 
 const UNAVAILABLE = 14;
 
@@ -203,11 +204,16 @@ Deno.test("maxConnectionAgeMs with 100 clients: every connection is recycled wit
   }
 });
 
-Deno.test("TCP keepalive is on for the accepted and the dialled socket (OS intervals, as grpc-go)", async () => {
+// The socket of each side of one idle connection shows the kernel's keepalive timer.
+async function checkTcpKeepalive(port: number, extra: string[], clientExtra: string[] = []) {
   await resetLink();
-  const port = 50063;
-  const server = NsProc.peer(NS_SERVER, ["server", `--addr=${SERVER_IP}:${port}`]);
-  const client = NsProc.peer(NS_CLIENT, ["hold", `--addr=${SERVER_IP}:${port}`]);
+  const server = NsProc.peer(NS_SERVER, ["server", `--addr=${SERVER_IP}:${port}`, ...extra]);
+  const client = NsProc.peer(NS_CLIENT, [
+    "hold",
+    `--addr=${SERVER_IP}:${port}`,
+    ...extra,
+    ...clientExtra,
+  ]);
   try {
     await server.next("ready", 30_000);
     await client.next("connected", 30_000);
@@ -239,6 +245,18 @@ Deno.test("TCP keepalive is on for the accepted and the dialled socket (OS inter
     await client.exited(5_000);
     await server.exited(5_000);
   }
+}
+
+Deno.test("TCP keepalive is on for accepted and dialled sockets (OS intervals, as grpc-go): plaintext, TLS, mutual TLS", async (t) => {
+  await t.step("plaintext", () => checkTcpKeepalive(50063, []));
+  const certs = await testCerts();
+  // Server: node:tls; client: Deno.connect + Deno.startTls.
+  await t.step("TLS", () => checkTcpKeepalive(50064, [`--tls-dir=${certs.dir}`]));
+  // Client with a certificate: node:tls on both sides.
+  await t.step(
+    "mutual TLS",
+    () => checkTcpKeepalive(50065, [`--tls-dir=${certs.dir}`], ["--mtls"]),
+  );
 });
 
 // ---- BDP on a long fat link ------------------------------------------------------------------

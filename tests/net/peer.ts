@@ -7,8 +7,10 @@
 //       a Tick stream until it fails, then Echo with waitForReady until one succeeds, then close
 //   peer.ts age --addr=H:P --clients=N --duration-ms=N --interval-ms=N
 //       N connections calling Echo in a loop; counts failures
-//   peer.ts hold --addr=H:P
+//   peer.ts hold --addr=H:P [--tls-dir=D [--mtls]]
 //       one Echo, then holds the idle connection until SIGTERM
+//   (server and hold take --tls-dir=D: TLS with tests/_certs.ts's files in D; hold --mtls also
+//   presents the client certificate)
 //   peer.ts upload|download --addr=H:P [--size=N --chunk=N]
 //       one bulk transfer, timed
 //
@@ -22,7 +24,9 @@ import {
   newClient,
   Server,
   type ServerStreamingMethod,
+  serverTls,
   type StatusError,
+  tls,
   type UnaryMethod,
 } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
@@ -63,11 +67,22 @@ function rssMiB(): number {
   return Math.round(Deno.memoryUsage().rss / 1024 / 1024 * 10) / 10;
 }
 
+const tlsDir = flags.get("tls-dir");
+const readCert = (name: string) => Deno.readTextFileSync(`${tlsDir}/${name}`);
+
 function dial(keepalive?: { timeMs: number; timeoutMs: number }): ClientConn {
+  const mtls = flags.has("mtls");
   return newClient(addr, {
     maxReceiveMessageSize: MAX_MSG,
     maxSendMessageSize: MAX_MSG,
     ...(keepalive ? { keepalive } : {}),
+    ...(tlsDir === undefined ? {} : {
+      credentials: tls({
+        caCerts: [readCert("ca.pem")],
+        serverName: "localhost",
+        ...(mtls ? { cert: readCert("client.pem"), key: readCert("client.key") } : {}),
+      }),
+    }),
   });
 }
 
@@ -101,7 +116,12 @@ async function serve(): Promise<void> {
     echo: (s: Size) => s,
   });
   const [hostname, port] = splitAddr(addr);
-  const listener = Deno.listen({ hostname, port });
+  const listener = tlsDir === undefined ? Deno.listen({ hostname, port }) : await serverTls({
+    cert: readCert("server.pem"),
+    key: readCert("server.key"),
+    caCerts: [readCert("ca.pem")],
+    clientAuth: "request",
+  }).listen({ hostname, port });
   const serving = server.serve(listener);
   emit("ready", { rss: rssMiB() });
   Deno.addSignalListener("SIGTERM", () => {
