@@ -277,8 +277,9 @@ export interface DialOptions {
   keepalive?: {
     /**
      * After this long without reading anything, the client PINGs the server; values below
-     * 10000 become 10000. Doubled for new connections each time the server answers GOAWAY
-     * ENHANCE_YOUR_CALM "too_many_pings". grpc-go: Time.
+     * 10000 become 10000. Servers allow one PING per 5 min by default (grpc-go's and ours:
+     * `keepaliveEnforcementPolicy.minTimeMs`); the time is doubled for new connections each
+     * time the server answers GOAWAY ENHANCE_YOUR_CALM "too_many_pings". grpc-go: Time.
      * @default {Infinity} (grpc-go: infinity, keepalive off)
      */
     timeMs?: number;
