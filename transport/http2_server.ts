@@ -234,7 +234,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     this.#drainDebug = debug;
     this.sendGoaway(MAX_GOAWAY_ID, ErrorCode.NO_ERROR, debug);
     this.sendDrainPing();
-    this.#drainTimer = this.#clock.setTimer(
+    this.#drainTimer = this.#clock.setTimeout(
       () => this.onDrainPingAck(),
       D.DRAIN_PING_TIMEOUT_MS,
     );
@@ -242,7 +242,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
 
   protected override onDrainPingAck(): void {
     if (this.#drainTimer === -1) return;
-    this.#clock.clearTimer(this.#drainTimer);
+    this.#clock.clearTimeout(this.#drainTimer);
     this.#drainTimer = -1;
     this.#goawayLastId = this.#lastStreamId;
     this.sendGoaway(this.#lastStreamId, ErrorCode.NO_ERROR, this.#drainDebug);
@@ -260,7 +260,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
 
   override close(reason?: StatusError): void {
     if (this.#drainTimer !== -1) {
-      this.#clock.clearTimer(this.#drainTimer);
+      this.#clock.clearTimeout(this.#drainTimer);
       this.#drainTimer = -1;
     }
     this.#pinger?.stop();

@@ -9,30 +9,26 @@
 //   connection started) and `maxConnectionAgeMs` (±10% jitter) end the connection gracefully
 //   (GOAWAY, drain); `maxConnectionAgeGraceMs` after the age limit it is closed whatever runs.
 //
-// Time comes from a `Clock` so tests drive every timer by hand (`ManualClock`), with no
-// wall-clock waits.
+// Time comes from a `Clock` (internal/clock.ts) so tests drive every timer by hand (`FakeClock`),
+// with no wall-clock waits.
 
-/** Time and timers, injectable for tests. */
-export interface Clock {
-  /** Milliseconds on a monotonic scale. */
-  now(): number;
-  /** Runs `fn` once after `ms` milliseconds; returns a handle for `clearTimer`. */
-  setTimer(fn: () => void, ms: number): number;
-  /** Cancels a timer from `setTimer` (no-op when it already ran). */
-  clearTimer(handle: number): void;
-}
+import type { Clock } from "../internal/clock.ts";
 
-/** The real clock: `performance.now()` and Deno's timers. */
+export type { Clock };
+
+/**
+ * The clock of the keepalive and lifetime timers: monotonic (`performance.now()`), and its timers
+ * are unref'd, so they never keep a process alive on their own (the sockets do while calls run),
+ * as grpc-go programs exit when main returns. Tests pass a `FakeClock` (internal/_fake_clock.ts).
+ */
 export const SYSTEM_CLOCK: Clock = Object.freeze({
   now: () => performance.now(),
-  // Unref'd: keepalive and lifetime timers never keep a process alive on their own (the
-  // sockets do while calls run), as grpc-go programs exit when main returns.
-  setTimer: (fn: () => void, ms: number) => {
+  setTimeout: (fn: () => void, ms: number): number => {
     const id = setTimeout(fn, ms) as unknown as number;
     Deno.unrefTimer(id);
     return id;
   },
-  clearTimer: (handle: number) => clearTimeout(handle),
+  clearTimeout: (id: number): void => clearTimeout(id),
 });
 
 /** setTimeout's largest delay (2^31-1 ms, ~24.8 days); longer ones are chained. */
@@ -66,12 +62,12 @@ export class LongTimer {
   /** Disarms the timer. */
   clear(): void {
     if (this.#handle === -1) return;
-    this.#clock.clearTimer(this.#handle);
+    this.#clock.clearTimeout(this.#handle);
     this.#handle = -1;
   }
 
   #arm(ms: number): void {
-    this.#handle = this.#clock.setTimer(() => {
+    this.#handle = this.#clock.setTimeout(() => {
       this.#handle = -1;
       // Chained past setTimeout's limit: re-arm for what is left.
       const left = this.#due - this.#clock.now();

@@ -10,7 +10,7 @@ import {
   type LifetimeLimits,
   LongTimer,
 } from "./keepalive.ts";
-import { ManualClock } from "./_clock.ts";
+import { FakeClock } from "../internal/_fake_clock.ts";
 import { Flag, FrameType } from "./frame.ts";
 import {
   echo,
@@ -26,7 +26,7 @@ import type { ServerStream } from "./http2_server.ts";
 
 const ENHANCE_YOUR_CALM = 0xb;
 
-function pinger(clock: ManualClock, timeMs: number, timeoutMs: number, mayPing = () => true) {
+function pinger(clock: FakeClock, timeMs: number, timeoutMs: number, mayPing = () => true) {
   const log: string[] = [];
   const p = new KeepalivePinger(clock, timeMs, timeoutMs, {
     ping: () => log.push(`ping@${clock.now()}`),
@@ -37,7 +37,7 @@ function pinger(clock: ManualClock, timeMs: number, timeoutMs: number, mayPing =
 }
 
 Deno.test("LongTimer: fires once at its due time, also past setTimeout's 2^31-1 ms limit", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   let fired = 0;
   const t = new LongTimer(clock, () => fired++);
   const day = 24 * 3600 * 1000;
@@ -55,7 +55,7 @@ Deno.test("LongTimer: fires once at its due time, also past setTimeout's 2^31-1 
 });
 
 Deno.test("KeepalivePinger: pings after timeMs without reads; no read within timeoutMs → dead", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   const { p, log } = pinger(clock, 10_000, 1_000);
   p.start();
   clock.advance(9_999);
@@ -71,7 +71,7 @@ Deno.test("KeepalivePinger: pings after timeMs without reads; no read within tim
 });
 
 Deno.test("KeepalivePinger: reads postpone the ping to timeMs after the last read", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   const { p, log } = pinger(clock, 10_000, 1_000);
   p.start();
   clock.advance(7_000);
@@ -98,7 +98,7 @@ Deno.test("KeepalivePinger: reads postpone the ping to timeMs after the last rea
 });
 
 Deno.test("KeepalivePinger: a timeout longer than the time re-pings every timeMs until it runs out", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   const { p, log } = pinger(clock, 10_000, 25_000);
   p.start();
   clock.advance(10_000);
@@ -109,7 +109,7 @@ Deno.test("KeepalivePinger: a timeout longer than the time re-pings every timeMs
 });
 
 Deno.test("KeepalivePinger: dormant while pinging is not allowed; wake() pings at once", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   let calls = 0;
   const { p, log } = pinger(clock, 10_000, 1_000, () => calls > 0);
   p.start();
@@ -124,7 +124,7 @@ Deno.test("KeepalivePinger: dormant while pinging is not allowed; wake() pings a
   assertEquals(log, ["ping@60000", "dead@61000"]);
 });
 
-function lifetime(clock: ManualClock, limits: Partial<LifetimeLimits>) {
+function lifetime(clock: FakeClock, limits: Partial<LifetimeLimits>) {
   const log: string[] = [];
   const l = new ConnectionLifetime(clock, {
     maxConnectionIdleMs: Infinity,
@@ -139,7 +139,7 @@ function lifetime(clock: ManualClock, limits: Partial<LifetimeLimits>) {
 }
 
 Deno.test("ConnectionLifetime: idle limit counts from the connection's start and from the last call's end", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   const { l, log } = lifetime(clock, { maxConnectionIdleMs: 5_000 });
   l.start();
   clock.advance(3_000);
@@ -155,14 +155,14 @@ Deno.test("ConnectionLifetime: idle limit counts from the connection's start and
 });
 
 Deno.test("ConnectionLifetime: no limits arm no timers", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   const { l } = lifetime(clock, {});
   l.start();
   assertEquals(clock.pending, 0);
 });
 
 Deno.test("ConnectionLifetime: age limit drains (max_age), then closes after the grace", () => {
-  const clock = new ManualClock(0);
+  const clock = new FakeClock(0);
   const { l, log } = lifetime(clock, {
     maxConnectionAgeMs: 30_000,
     maxConnectionAgeGraceMs: 5_000,
@@ -201,7 +201,7 @@ function ourPings(peer: { written(t: number): { flags: number }[] }): number {
 }
 
 Deno.test("server keepalive: a silent client is pinged after timeMs and freed after timeoutMs", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const { server, peer } = await handshakenServer(() => {}, {
     keepalive: { ...NO_SERVER_KEEPALIVE, timeMs: 60_000, timeoutMs: 20_000 },
     clock,
@@ -219,7 +219,7 @@ Deno.test("server keepalive: a silent client is pinged after timeMs and freed af
 });
 
 Deno.test("server keepalive: a client that answers the PING keeps its connection", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const { server, peer } = await handshakenServer(() => {}, {
     keepalive: { ...NO_SERVER_KEEPALIVE, timeMs: 60_000, timeoutMs: 20_000 },
     clock,
@@ -240,7 +240,7 @@ Deno.test("server keepalive: a client that answers the PING keeps its connection
 });
 
 Deno.test("server maxConnectionIdleMs: GOAWAY max_idle after the last call ended, then close", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const streams: ServerStream[] = [];
   const { server, peer } = await handshakenServer((s) => streams.push(s), {
     keepalive: { ...NO_SERVER_KEEPALIVE, maxConnectionIdleMs: 10_000 },
@@ -267,7 +267,7 @@ Deno.test("server maxConnectionIdleMs: GOAWAY max_idle after the last call ended
 });
 
 Deno.test("server maxConnectionAgeMs: GOAWAY max_age, the running call finishes, new streams are refused; the grace closes a call that overruns", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const streams: ServerStream[] = [];
   const { server, peer } = await handshakenServer((s) => streams.push(s), {
     keepalive: {
@@ -299,7 +299,7 @@ Deno.test("server maxConnectionAgeMs: GOAWAY max_age, the running call finishes,
 });
 
 Deno.test("server maxConnectionAgeMs: a call that ends within the grace closes the connection at once", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const streams: ServerStream[] = [];
   const { server, peer } = await handshakenServer((s) => streams.push(s), {
     keepalive: {
@@ -323,7 +323,7 @@ Deno.test("server maxConnectionAgeMs: a call that ends within the grace closes t
 });
 
 Deno.test("drain: without the PING's ACK, the second GOAWAY goes out after 5 s (grpc-go gracefulStop)", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const streams: ServerStream[] = [];
   const { server, peer } = await handshakenServer((s) => streams.push(s), { clock });
   peer.headers(1, req()).send();
@@ -344,7 +344,7 @@ Deno.test("drain: without the PING's ACK, the second GOAWAY goes out after 5 s (
 // ---- on the client transport -----------------------------------------------------------------
 
 Deno.test("client keepalive: with a call open, an unanswered PING closes the connection and the call fails UNAVAILABLE", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const { client, peer } = await rawClient({}, [], {}, {
     keepalive: { timeMs: 10_000, timeoutMs: 1_000, permitWithoutStream: false },
     clock,
@@ -364,7 +364,7 @@ Deno.test("client keepalive: with a call open, an unanswered PING closes the con
 });
 
 Deno.test("client keepalive: no PING without a call (permitWithoutStream false); the first call wakes it", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const { client, peer } = await rawClient({}, [], {}, {
     keepalive: { timeMs: 10_000, timeoutMs: 1_000, permitWithoutStream: false },
     clock,
@@ -379,7 +379,7 @@ Deno.test("client keepalive: no PING without a call (permitWithoutStream false);
 });
 
 Deno.test("client keepalive: permitWithoutStream pings an idle connection; an ACK keeps it", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const { client, peer } = await rawClient({}, [], {}, {
     keepalive: { timeMs: 10_000, timeoutMs: 1_000, permitWithoutStream: true },
     clock,
