@@ -551,7 +551,8 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
   }
 
   /**
-   * Transport bridge (used by the server and client, rarely by applications): pushes every pair
+   * Internal, hidden from the documentation (`@ignore`): the transport's bridge, used by the
+   * server and client, not needed by applications. Pushes every pair
    * onto a flat `[name, value, name, value, …]` header list, `-bin` values as unpadded standard
    * base64. Pairs that could not be sent (received invalid or reserved, see
    * {@linkcode Metadata.fromHeaders}) are left out, so received metadata can be echoed safely.
@@ -567,6 +568,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
    * new Metadata({ a: "1", "b-bin": new Uint8Array([0xfb, 0xff]) }).appendTo(flat);
    * assertEquals(flat, [":status", "200", "a", "1", "b-bin", "+/8"]);
    * ```
+   * @ignore
    */
   appendTo(flat: string[]): void {
     const keys = this.#keys;
@@ -581,7 +583,8 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
   }
 
   /**
-   * Transport bridge (used by the server and client, rarely by applications): builds metadata
+   * Internal, hidden from the documentation (`@ignore`): the transport's bridge, used by the
+   * server and client, not needed by applications. Builds metadata
    * from the flat header list `flat[start, end)` (`[name, value, …]`, names already lower case).
    *
    * Leaves out pseudo-headers (`:path`…) and the headers the transport consumes (`content-type`,
@@ -607,6 +610,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
    * ]);
    * assertEquals([...md], [["x-user", "ada"], ["trace-bin", new Uint8Array([1, 2])]]);
    * ```
+   * @ignore
    */
   static fromHeaders(flat: readonly string[], start = 0, end: number = flat.length): Metadata {
     const md = new Metadata();

@@ -1,8 +1,8 @@
 /**
  * `@seed/grpc`: gRPC for Deno, server and client, on our own HTTP/2 over Deno's TCP API.
  *
- * - {@linkcode Server}: `serve(listener)`, `gracefulStop()`, `stop()`; handlers are plain
- *   async functions and async generators.
+ * - {@linkcode Server}: `serve(listener)`, `gracefulStop({ timeoutMs })`, `stop()`; handlers
+ *   are plain async functions and async generators; {@linkcode stopOnSignals} for Ctrl-C.
  * - {@linkcode dial} / {@linkcode newClient}: a {@linkcode ClientConn}; {@linkcode createClient}
  *   turns a service definition into `await client.sayHello(req)`.
  * - {@linkcode loadProto}: service definitions from `.proto` files (protobufjs), untyped; or

@@ -1,7 +1,7 @@
+import { codeFromHttpStatus } from "./internal/http_status.ts";
 import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import {
   Code,
-  codeFromHttpStatus,
   codeName,
   decodeGrpcMessage,
   decodeStatusDetails,

@@ -5,11 +5,10 @@
 // Deno.listenTls instead of node:tls (see TlsServerEngine).
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
-import { loadProto, Server, type ServerListener, serverTls } from "@seed/grpc";
+import { loadProto, Server, type ServerListener, serverTls, stopOnSignals } from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../internal/flags.ts";
-import { stopOnSignals } from "../internal/signals.ts";
 
 interface Payload {
   body: Uint8Array;
@@ -60,5 +59,5 @@ if (cert !== undefined) {
 const serving = server.serve(listener);
 console.log(`READY port=${(listener.addr as Deno.NetAddr).port}`);
 
-stopOnSignals(server);
+stopOnSignals(server, { timeoutMs: 2000 }); // the bench harness kills after 3 s
 await serving;

@@ -20,6 +20,7 @@ import type { Channel } from "./channel.ts";
 import { MAX_CALL_ATTEMPTS } from "./service_config.ts";
 import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
@@ -391,7 +392,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
 
   #encode(message: Req, compress: boolean): EncodedMessage {
     const c = compress ? this.#compressor : undefined;
-    return encodeMessage(this.method.requestCodec, message, c, this.#maxSend);
+    return encodeMessage(this.method.requestCodec, message, c, this.#maxSend, 0, "client");
   }
 
   sendMsg(message: Req, options?: SendOptions): Promise<void> {
@@ -513,7 +514,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     try {
       const compressed = s.wasCompressed(raw);
       const d = compressed ? this.#responseDecompressor(s) : undefined;
-      return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv);
+      return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv, "client");
     } catch (err) {
       const e = err as StatusError;
       this.#abort(e);
@@ -543,7 +544,12 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Res, void, undefined> {
     try {
       for (;;) {
-        const m = await this.recvMsg();
+        let m;
+        try {
+          m = await this.recvMsg();
+        } catch (err) {
+          throw withCallerFrames(err); // so the caller's for-await line is in the stack
+        }
         if (m === null) return;
         yield m;
       }

@@ -2,6 +2,7 @@
 // close), with its interceptor chains over the channel (grpc-go clientconn.go's ClientConn,
 // dialoptions' interceptors, call.go's invoke).
 
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import type { MethodDefinition } from "../codec.ts";
 import { Call } from "./call.ts";
 import { Channel } from "./channel.ts";
@@ -42,7 +43,11 @@ async function invokeCore<Req, Res>(
   } catch {
     // The call's status comes from receiving (grpc-go invoke ignores SendMsg's io.EOF).
   }
-  return await call.recvUnary();
+  try {
+    return await call.recvUnary();
+  } catch (err) {
+    throw withCallerFrames(err); // so the caller's line is in the stack
+  }
 }
 
 /**
@@ -295,10 +300,12 @@ export class ClientConn implements AsyncDisposable {
  * Creates a {@linkcode ClientConn} that connects on its first call. grpc-go: `grpc.NewClient`.
  *
  * @param target `host:port`, `dns:///host:port`, `[::1]:port`, `localhost:port`,
- *   `unix:/path` or `unix:///abs/path`.
+ *   `unix:/path` or `unix:///abs/path` (see {@linkcode ClientConn}'s constructor for all).
+ *   Not a URL: `http://host:port` and `https://host` are refused with the target to write.
  * @param options Dial options.
  * @returns The connection.
- * @throws {TypeError} The target can't be parsed, or an option has the wrong type.
+ * @throws {TypeError} The target can't be parsed (a URL, say), or an option has the wrong
+ *   type.
  * @throws {RangeError} An option is out of range.
  *
  * @example Make a client without connecting

@@ -190,8 +190,9 @@ export interface DialOptions {
    */
   callCredentials?: CallCredentials;
   /**
-   * Where the channel reports what it does not tell a call: failed connection attempts (info;
-   * the calls themselves fail UNAVAILABLE with the cause). grpc-go: grpclog.
+   * Where the channel reports what it does not tell a call: failed connection attempts and
+   * connections lost or closed by the server (info; the calls themselves fail UNAVAILABLE with
+   * the cause), a server that breaks the protocol (warning). grpc-go: grpclog.
    * @default {defaultLogger} (warnings and errors to stderr)
    */
   logger?: Logger;
@@ -244,7 +245,7 @@ export interface DialOptions {
   userAgent?: string;
   /**
    * Backoff between failed connection attempts. grpc-go: `WithConnectParams` (Backoff).
-   * @default {{ baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000 }}
+   * @default {baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000}
    */
   backoff?: BackoffOptions;
   /**

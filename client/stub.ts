@@ -2,11 +2,13 @@
 // RPC, and the helpers that drive streaming calls for it (grpc-go's generated NewXxxClient).
 
 import type { EsMessageInit, EsMessageShape, EsService } from "../codec/protobuf_es.ts";
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
 import { definitionFromDescService, isDescService } from "../codec/protobuf_es.ts";
 import { Code, StatusError } from "../status.ts";
 import type { Call } from "./call.ts";
 import { channelOf, ClientConn } from "./client_conn.ts";
+import { isServiceDefinition, notAServiceError } from "../codec/services.ts";
 import type { CallOptions } from "./options.ts";
 import type { ClientStream, ResponseStream } from "./stream.ts";
 
@@ -105,6 +107,9 @@ export type EsClientMethod<M> = M extends
  * @param service The service.
  * @param conn The connection its calls use.
  * @returns The client.
+ * @throws {TypeError} When `service` is not a definition (a lookup such as
+ *   `services["Greeter"]` that missed: the message names the keys there are) or `conn` is not a
+ *   {@linkcode ClientConn}.
  *
  * @example Greet with the helloworld service
  * ```ts
@@ -145,6 +150,9 @@ export function createClient(
   service: ServiceDefinition | EsService,
   conn: ClientConn,
 ): unknown {
+  if (!isDescService(service) && !isServiceDefinition(service)) {
+    throw notAServiceError("Cannot create client", service);
+  }
   const definition = isDescService(service) ? definitionFromDescService(service) : service;
   if (!(conn instanceof ClientConn)) {
     throw new TypeError("Cannot create client: conn is not a ClientConn");
@@ -215,7 +223,13 @@ async function clientStreaming<Req, Res>(
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<Res> {
   pump(stream, requests);
-  if (direct) return await (stream as Call<Req, Res>).recvUnary();
+  if (direct) {
+    try {
+      return await (stream as Call<Req, Res>).recvUnary();
+    } catch (err) {
+      throw withCallerFrames(err); // so the caller's line is in the stack
+    }
+  }
   const res = await stream.recvMsg();
   if (res === null) {
     throw new StatusError(

@@ -177,6 +177,7 @@ export class Subchannel implements SubConn {
         this.#transports.delete(tt);
         this.#owner.trackTransport(tt, this, false);
         if (tt.tooManyPings) this.#owner.tooManyPings(tt);
+        this.#logClosed(tt, where);
         this.lost(tt);
       };
       this.#transports.add(tt);
@@ -249,6 +250,21 @@ export class Subchannel implements SubConn {
    * The transport `t` stopped taking streams (GOAWAY, closed): forget it and go IDLE, so the
    * balancer reconnects (grpc-go: the addrConn goes IDLE; backoff was reset when READY).
    */
+  // A connection that ended other than by our close: a protocol violation by the server is a
+  // warning (grpc-go logs its connection errors), a lost or closed connection is info (the
+  // calls on it fail UNAVAILABLE with the cause, and the balancer reconnects).
+  #logClosed(t: ClientTransport, where: string): void {
+    const reason = t.closeReason;
+    if (reason === null || this.#state === ConnectivityState.Shutdown) return;
+    if (reason.rawMessage.startsWith("Connection error:")) {
+      this.#owner.opts.logger.warning(
+        `grpc: closed the connection to ${where}: ${reason.rawMessage}`,
+      );
+    } else {
+      this.#owner.opts.logger.info(`grpc: connection to ${where} ended: ${reason.rawMessage}`);
+    }
+  }
+
   lost(t: ClientTransport): void {
     if (t !== this.#transport) return;
     this.#transport = null;

@@ -172,6 +172,33 @@ export function getResolver(scheme: string): ResolverFactory | undefined {
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 
+// URL schemes people write for a gRPC server (from a browser, curl or grpcurl habits). Read as
+// dns:///<raw> they fail deep in address parsing ("IPv6 addresses need brackets"), so they are
+// answered with the target to write instead and the credentials that go with it.
+const URL_SCHEMES: Readonly<Record<string, { port: number; secure: boolean }>> = {
+  http: { port: 80, secure: false },
+  https: { port: 443, secure: true },
+  grpc: { port: 80, secure: false },
+  grpcs: { port: 443, secure: true },
+};
+
+function urlTargetMessage(raw: string, scheme: { port: number; secure: boolean }): string {
+  let hostPort = "host:port";
+  let path = "";
+  try {
+    const u = new URL(raw);
+    hostPort = `${u.hostname}:${u.port === "" ? scheme.port : u.port}`;
+    if (u.pathname !== "/" && u.pathname !== "") path = u.pathname;
+  } catch {
+    // not even a URL: the general advice below
+  }
+  const creds = scheme.secure ? "credentials: tls()" : "credentials: insecure()";
+  const dropped = path === "" ? "" : ` (a gRPC target has no path: ${path} cannot be used)`;
+  return `Cannot parse target ${
+    JSON.stringify(raw)
+  }: a gRPC target is not a URL; write "${hostPort}" (or "dns:///${hostPort}") with ${creds}${dropped}`;
+}
+
 function splitTarget(raw: string, scheme: string, rest: string): Target {
   if (rest.startsWith("//")) {
     const slash = rest.indexOf("/", 2);
@@ -186,7 +213,8 @@ function splitTarget(raw: string, scheme: string, rest: string): Target {
  * Parses `raw` and finds its resolver, as grpc-go's parseTargetAndFindResolver: a target
  * whose scheme has a resolver (among `extra`, then the registry) is used as it is; anything
  * else (`localhost:50051`, `10.0.0.1:443`, `[::1]:80`, `unknown:x`) is read as
- * `dns:///<raw>`.
+ * `dns:///<raw>`, except URLs (`http://`, `https://`, `grpc://`, `grpcs://`), refused with the
+ * target to write instead.
  */
 export function parseTarget(
   raw: string,
@@ -202,6 +230,8 @@ export function parseTarget(
     if (factory !== undefined) {
       return { target: splitTarget(raw, scheme, raw.slice(m[0].length)), factory };
     }
+    const url = URL_SCHEMES[scheme];
+    if (url !== undefined) throw new TypeError(urlTargetMessage(raw, url));
   }
   const factory = findFactory(DEFAULT_SCHEME, extra);
   if (factory === undefined) {

@@ -15,6 +15,7 @@ import {
 import { encodeBinaryHeader } from "../internal/headers.ts";
 import { decodeMessage, encodeMessage } from "../internal/message.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
+import { errorMessage, errorStack } from "../internal/error_message.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
 import type { ServerStream } from "../transport/http2_server.ts";
 import type {
@@ -240,6 +241,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       if (ics.length === 0) res = await handler(req, this);
       else res = await chainUnary(ics, { method: this.#m }, handler)(req, this);
       if (this.#done) return;
+      checkReturned(this.#m, res);
       await this.sendMsg(res);
       this.#finish(null);
     } catch (err) {
@@ -268,10 +270,29 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
   // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
   // code that cannot be encoded) must not become an unhandled rejection.
   #fail(err: unknown): void {
+    if (this.#done || this.#s.cancelled) {
+      // The call is over (deadline, cancellation, a status already sent): nobody receives this
+      // error, so it is logged, unless it is just the handler seeing that end (the abort
+      // reason); a status (often the end itself, as a failed receive) is only info.
+      if (err instanceof StatusError) {
+        this.#opts.logger.info(
+          `grpc: the handler for ${this.#m.path} ended after its call with ${err.message}`,
+        );
+      } else if (!isAbortReason(err)) {
+        this.#opts.logger.warning(
+          `grpc: the handler for ${this.#m.path} failed after its call ended: ${errorStack(err)}`,
+        );
+      }
+      this.#finish(null); // a no-op: keeps the call's bookkeeping in one place
+      return;
+    }
     try {
       this.#finish(toStatusError(err));
-    } catch {
+    } catch (e) {
       // #end() below still releases the handler slot.
+      this.#opts.logger.warning(
+        `grpc: could not send the status of ${this.#m.path}: ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -296,24 +317,60 @@ async function runStreamHandler(
       throw new StatusError(Code.Internal, "grpc: server received no request message");
     }
     const out = (handler as ServerStreamingHandler)(req, ctx);
-    await sendAll(out, stream);
+    await sendAll(m, out, stream);
     return;
   }
   const requests = requestIterable(stream);
   if (!m.responseStream) {
     const res = await (handler as ClientStreamingHandler)(requests, ctx);
+    checkReturned(m, res);
     await stream.sendMsg(res);
     return;
   }
-  await sendAll((handler as BidiStreamingHandler)(requests, ctx), stream);
+  await sendAll(m, (handler as BidiStreamingHandler)(requests, ctx), stream);
 }
 
-async function sendAll(out: AsyncIterable<unknown> | Iterable<unknown>, stream: ServerCallStream) {
+// A unary or client-streaming handler that returned nothing: say so, rather than the codec's
+// "object expected" (a response type without fields encodes from `undefined` and is let through).
+function checkReturned(m: MethodDefinition, res: unknown): void {
+  if (res !== undefined && res !== null) return;
+  try {
+    m.responseCodec.encode(res);
+  } catch (err) {
+    throw new StatusError(
+      Code.Internal,
+      `grpc: the handler for ${m.path} returned ${res}: return the response message, or throw a StatusError`,
+      { cause: err },
+    );
+  }
+}
+
+async function sendAll(
+  m: MethodDefinition,
+  out: unknown,
+  stream: ServerCallStream,
+) {
+  if (!isIterable(out)) {
+    // An `async` (not `async function*`) or plain function: the call would die with
+    // "out is not async iterable".
+    const got = out instanceof Promise ? "a Promise" : out === null ? "null" : typeof out;
+    throw new StatusError(
+      Code.Internal,
+      `grpc: the handler for ${m.path} returned ${got}, not an iterable: a streaming handler is an async generator, async function* ${m.localName}(${
+        m.requestStream ? "requests" : "request"
+      }, ctx) { yield response; }`,
+    );
+  }
   const signal = stream.context.signal;
   for await (const res of out) {
     if (signal.aborted) break;
     await stream.sendMsg(res);
   }
+}
+
+function isIterable(x: unknown): x is AsyncIterable<unknown> | Iterable<unknown> {
+  return typeof x === "object" && x !== null &&
+    (Symbol.asyncIterator in x || Symbol.iterator in x);
 }
 
 async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknown> {
@@ -322,6 +379,11 @@ async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknow
     if (m === null) return;
     yield m;
   }
+}
+
+// What a handler throws when ctx.signal told it the call ended: the abort reason.
+function isAbortReason(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
 }
 
 function toStatusError(err: unknown): StatusError {

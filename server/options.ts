@@ -15,7 +15,30 @@ import { SYSTEM_CLOCK } from "../transport/keepalive.ts";
 import { defaultLogger, type Logger } from "../logger.ts";
 import type { StreamServerInterceptor, UnaryServerInterceptor } from "./interceptors.ts";
 
-/** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
+/**
+ * Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's.
+ *
+ * @example Limits, keepalive enforcement, compression and an interceptor
+ * ```ts
+ * import { Server, type ServerOptions } from "@seed/grpc";
+ *
+ * const options: ServerOptions = {
+ *   maxReceiveMessageSize: 16 * 1024 * 1024, // accept requests up to 16 MiB
+ *   maxConcurrentStreams: 1000,
+ *   keepaliveEnforcementPolicy: { minTimeMs: 60_000, permitWithoutStream: true },
+ *   compression: "gzip", // when the client accepts it
+ *   unaryInterceptors: [async (request, ctx, _info, handler) => {
+ *     const started = performance.now();
+ *     try {
+ *       return await handler(request, ctx);
+ *     } finally {
+ *       console.log(ctx.method, performance.now() - started);
+ *     }
+ *   }],
+ * };
+ * await using _server = new Server(options);
+ * ```
+ */
 export interface ServerOptions {
   /**
    * Largest request message in bytes (after decompression); larger fails RESOURCE_EXHAUSTED.
@@ -58,7 +81,10 @@ export interface ServerOptions {
    * @default {16777216}
    */
   maxHeaderListSize?: number;
-  /** Keepalive enforcement against PING floods. grpc-go: KeepaliveEnforcementPolicy. */
+  /**
+   * Keepalive enforcement against PING floods. grpc-go: KeepaliveEnforcementPolicy.
+   * @default {minTimeMs: 300000, permitWithoutStream: false}
+   */
   keepaliveEnforcementPolicy?: {
     /**
      * Minimum time between client pings, in ms; closer pings are strikes, and the third strike
@@ -108,9 +134,16 @@ export interface ServerOptions {
      */
     timeoutMs?: number;
   };
-  /** Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor. */
+  /**
+   * Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor.
+   * @default {[]}
+   */
   unaryInterceptors?: UnaryServerInterceptor[];
-  /** Stream interceptors; the first is the outermost. grpc-go: ChainStreamInterceptor. */
+  /**
+   * Stream interceptors (client, server and bidi streaming); the first is the outermost.
+   * grpc-go: ChainStreamInterceptor.
+   * @default {[]}
+   */
   streamInterceptors?: StreamServerInterceptor[];
   /**
    * Encoding for responses (e.g. `"gzip"`), used when the client accepts it. Without it, a
@@ -124,14 +157,18 @@ export interface ServerOptions {
    */
   compressionMinSize?: number;
   /**
-   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
-   * clients that did not negotiate `h2`. grpc-go: grpclog.
+   * Where the server reports what it cannot tell a caller. Warnings: failed TLS handshakes,
+   * clients that did not negotiate `h2`, temporary accept errors (with the retry delay),
+   * connections that fail to set up (bad preface, handshake deadline) or break the protocol
+   * (GOAWAY with an error), a handler's error after its call ended (with its stack), a failing
+   * `onGracefulStop` hook. Info: connections lost or closed by the client, a status a handler
+   * threw after its call ended. grpc-go: grpclog.
    * @default {defaultLogger} (warnings and errors to stderr)
    */
   logger?: Logger;
 }
 
-/** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
+/** Server options after defaults and checks, as resolveServerOptions returns them. */
 export interface ResolvedServerOptions {
   /** See {@linkcode ServerOptions.maxReceiveMessageSize}. */
   readonly maxReceiveMessageSize: number;
@@ -177,18 +214,11 @@ export interface ResolvedServerOptions {
 const SERVER = "Cannot create server";
 
 /**
- * Resolves and checks server options once, filling in grpc-go's defaults.
+ * Resolves and checks server options once, filling in grpc-go's defaults (the Server
+ * constructor's first step; not exported from mod.ts).
  * @param o The options as given.
  * @returns A frozen object with every option set.
  * @throws {RangeError} When a value is out of range.
- * @example The defaults
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { resolveServerOptions } from "@seed/grpc";
- * const o = resolveServerOptions({});
- * assertEquals(o.maxReceiveMessageSize, 4 * 1024 * 1024);
- * assertEquals(o.connectionTimeoutMs, 120_000);
- * ```
  */
 export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
   const size = (name: string, v: number | undefined, def: number, min = 0, max = MAX_INT32) =>

@@ -19,13 +19,13 @@ import {
   defaultLogger,
   loadProto,
   Metadata,
-  resolveServerOptions,
   Server,
   type ServerContext,
   type ServerOptions,
   type ServiceDefinition,
   StatusError,
 } from "@seed/grpc";
+import { resolveServerOptions } from "../server/options.ts";
 import { pipe, type PipeConn } from "../transport/_pipe.ts";
 import { header, RawPeer, req, until } from "../transport/_testing.ts";
 import { ErrorCode, Flag, FrameType } from "../transport/frame.ts";

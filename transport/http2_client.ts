@@ -4,6 +4,7 @@
 // streams the server never processed are marked `refused`, so the channel can retry them on a
 // new connection without the application noticing.
 
+import { codeFromHttpStatus } from "../internal/http_status.ts";
 import {
   hasInvalidFieldValue,
   Http2Connection,
@@ -15,13 +16,7 @@ import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import * as D from "./defaults.ts";
 import { type ClientKeepalive, type Clock, KeepalivePinger, SYSTEM_CLOCK } from "./keepalive.ts";
-import {
-  Code,
-  codeFromHttpStatus,
-  decodeGrpcMessage,
-  decodeStatusDetails,
-  StatusError,
-} from "../status.ts";
+import { Code, decodeGrpcMessage, decodeStatusDetails, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
 

@@ -71,6 +71,10 @@ export class ServerStream extends Http2Stream {
   #cancelled = false;
   #handlerDone = false;
 
+  override get side(): "server" {
+    return "server";
+  }
+
   constructor(t: ServerTransport, id: number, req: ParsedRequest) {
     super(t, id, t.peerInitialWindowSize, t.streamRecvWindow, t.opts.maxReceiveMessageSize);
     this.transport = t;

@@ -91,6 +91,10 @@ export class Http2Stream {
   recvCompressed = false;
 
   #owner: StreamOwner;
+  /** Which end this is, for error messages that say whose limit was hit. */
+  get side(): "server" | "client" {
+    return "client";
+  }
 
   constructor(
     owner: StreamOwner,
@@ -148,7 +152,7 @@ export class Http2Stream {
           this.fail(
             new StatusError(
               Code.ResourceExhausted,
-              `Cannot receive message: size ${this.#len} exceeds maxReceiveMessageSize ${this.maxReceiveMessageSize}`,
+              `Cannot receive message: size ${this.#len} exceeds the ${this.side}'s maxReceiveMessageSize ${this.maxReceiveMessageSize}`,
             ),
           );
           return false;

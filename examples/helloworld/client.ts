@@ -1,14 +1,13 @@
 // The helloworld client (the seed's greeter_client): dial with insecure credentials, wait for the
 // connection, SayHello { name: "world" }, print the greeting.
-//   deno run -A examples/helloworld/client.ts [--addr=127.0.0.1:50051] [--name=world]
+//   deno run --allow-net client.ts [address] [name]
+// address is host:port (127.0.0.1:50051 by default), name "world" by default.
 
 import { createClient, dial, insecure } from "@seed/grpc";
-import { parseGoFlags } from "../../internal/flags.ts";
 import { Hello } from "./hello_pb.ts";
 
-const flags = parseGoFlags(Deno.args);
-const addr = flags.get("addr") ?? "127.0.0.1:50051";
-const name = flags.get("name") ?? "world";
+const addr = Deno.args[0] ?? "127.0.0.1:50051";
+const name = Deno.args[1] ?? "world";
 
 await using conn = await dial(addr, {
   credentials: insecure(),

@@ -1,10 +1,8 @@
-// The helloworld server: `deno run -A examples/helloworld/server.ts [--port=50051]`.
-// Stops gracefully on SIGINT / SIGTERM.
+// The helloworld server: `deno run --allow-net server.ts [port]` (port 50051 by default, 0 for
+// any free port). Ctrl-C drains it for up to 10 s; a second Ctrl-C stops it now.
 
-import { Server } from "@seed/grpc";
+import { Server, stopOnSignals } from "@seed/grpc";
 import { Hello } from "./hello_pb.ts";
-import { parseGoFlags } from "../../internal/flags.ts";
-import { stopOnSignals } from "../../internal/signals.ts";
 
 /** Builds the server with the Hello service registered. */
 export function createHelloServer(): Server {
@@ -17,7 +15,7 @@ export function createHelloServer(): Server {
 }
 
 if (import.meta.main) {
-  const port = Number(parseGoFlags(Deno.args).get("port") ?? "50051");
+  const port = Number(Deno.args[0] ?? "50051");
   const server = createHelloServer();
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);

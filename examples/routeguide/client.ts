@@ -1,12 +1,10 @@
 // The routeguide client: one call of each RPC kind against the routeguide server.
-//   deno run -A examples/routeguide/client.ts [--addr=127.0.0.1:50051]
+//   deno run --allow-net --allow-read client.ts [address]   (127.0.0.1:50051 by default)
 
 import { createClient, dial, insecure } from "@seed/grpc";
-import { parseGoFlags } from "../../internal/flags.ts";
 import { type Feature, type Point, RouteGuide, type RouteNoteInit } from "./route_guide_pb.ts";
 
-const flags = parseGoFlags(Deno.args);
-const addr = flags.get("addr") ?? "127.0.0.1:50051";
+const addr = Deno.args[0] ?? "127.0.0.1:50051";
 
 const features: Feature[] = JSON.parse(
   await Deno.readTextFile(new URL("./route_guide_db.json", import.meta.url)),

@@ -1,10 +1,9 @@
 // The routeguide server: the four RPC kinds.
-//   deno run -A examples/routeguide/server.ts [--port=50051]
+//   deno run --allow-net --allow-read server.ts [port]   (50051 by default, 0 for any free port)
+// Ctrl-C drains it for up to 10 s; a second Ctrl-C stops it now.
 
-import { Server } from "@seed/grpc";
+import { Server, stopOnSignals } from "@seed/grpc";
 import { type Feature, type Point, RouteGuide, type RouteNote } from "./route_guide_pb.ts";
-import { parseGoFlags } from "../../internal/flags.ts";
-import { stopOnSignals } from "../../internal/signals.ts";
 
 const COORD_FACTOR = 1e7;
 
@@ -86,7 +85,7 @@ export async function createRouteGuideServer(): Promise<Server> {
 }
 
 if (import.meta.main) {
-  const port = Number(parseGoFlags(Deno.args).get("port") ?? "50051");
+  const port = Number(Deno.args[0] ?? "50051");
   const server = await createRouteGuideServer();
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const serving = server.serve(listener);
