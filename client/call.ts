@@ -242,7 +242,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     });
   }
 
-  // ---- attempts (AttemptHost) ----------------------------------------------------------------
+  // ---- attempts (AttemptHost: internal, not part of ClientStream) ----------------------------
 
   get channel(): Channel {
     return this.#ch;
