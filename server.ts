@@ -306,8 +306,12 @@ export class Server {
       const conn = raw as Deno.Conn;
       try {
         (conn as Deno.TcpConn).setNoDelay?.(true);
+        // TCP keepalive with the OS's intervals, as Go's net.Listen sets on accepted conns
+        // (grpc-go serves on them); Deno exposes only on/off (no TCP_KEEPIDLE, no
+        // TCP_USER_TIMEOUT).
+        (conn as Deno.TcpConn).setKeepAlive?.(true);
       } catch {
-        // unix sockets have no Nagle
+        // unix sockets have no Nagle and no keepalive
       }
       this.#startTransport(conn, { addr: conn.remoteAddr, authInfo: INSECURE_AUTH_INFO }, 0);
       return;

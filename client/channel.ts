@@ -3,6 +3,7 @@
 // the constant request headers, the shared deadline timer, and shutdown (grpc-go clientconn.go,
 // resolver_wrapper.go, balancer_wrapper.go, idle.go).
 
+import type { ClientKeepalive } from "../transport/keepalive.ts";
 import { supportedEncodings } from "../compression.ts";
 import type { Metadata } from "../metadata.ts";
 import { Code, StatusError } from "../status.ts";
@@ -96,6 +97,10 @@ export class Channel implements SubchannelOwner {
   #resolverConfigSeen = false;
   readonly #subchannels = new Set<Subchannel>();
   readonly #transportOwner = new Map<ClientTransport, Subchannel>();
+  // gRFC A8 / grpc-go cc.mkp: the keepalive new connections get; doubled after a server's GOAWAY
+  // ENHANCE_YOUR_CALM "too_many_pings", for every subchannel of the channel.
+  #keepalive: Readonly<ClientKeepalive>;
+  readonly #tooManyPingsSeen = new WeakSet<ClientTransport>();
 
   // Calls in progress: sockets are ref'd only while there are some, and the idle timer counts
   // from the last one's end.
@@ -108,6 +113,7 @@ export class Channel implements SubchannelOwner {
    */
   constructor(target: string, opts: ResolvedDialOptions) {
     this.opts = opts;
+    this.#keepalive = opts.keepalive;
     const tls = opts.credentials.tlsOptions;
     this.#scheme = tls === undefined ? "http" : "https";
     this.acceptEncoding = supportedEncodings();
@@ -542,6 +548,22 @@ export class Channel implements SubchannelOwner {
       this.#lastError = sc.lastError;
     }
     this.#picker.retryQueued();
+  }
+
+  /** The keepalive a new connection gets (see `tooManyPings`). */
+  get keepalive(): Readonly<ClientKeepalive> {
+    return this.#keepalive;
+  }
+
+  /**
+   * grpc-go addrConn on GoAwayTooManyPings: double the keepalive time for new connections, once
+   * per transport (its GOAWAY and its close both report it).
+   */
+  tooManyPings(t: ClientTransport): void {
+    if (this.#tooManyPingsSeen.has(t)) return;
+    this.#tooManyPingsSeen.add(t);
+    const k = this.#keepalive;
+    if (k.timeMs !== Infinity) this.#keepalive = Object.freeze({ ...k, timeMs: k.timeMs * 2 });
   }
 
   trackTransport(t: ClientTransport, sc: Subchannel, on: boolean): void {

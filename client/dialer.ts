@@ -36,6 +36,9 @@ export async function dialAddress(
       : await Deno.connect({ hostname: host, port, signal });
     // Nagle is on by default in Deno (DENO-PLATFORM.md §0); grpc-go sets TCP_NODELAY too.
     conn.setNoDelay(true);
+    // grpc-go dials with SO_KEEPALIVE on and the OS's intervals (NetDialerWithTCPKeepalive),
+    // TLS or not; Deno exposes only on/off (no TCP_KEEPIDLE, no TCP_USER_TIMEOUT).
+    conn.setKeepAlive(true);
     return conn;
   };
   if (tlsOptions === undefined) return await connectTcp();

@@ -1,6 +1,7 @@
 // Client options: DialOptions and CallOptions, their defaults, checks and resolving, and the
 // merging of default and per-call options (grpc-go dialoptions.go, rpc_util.go's CallOptions).
 
+import type { ClientKeepalive } from "../transport/keepalive.ts";
 import { Metadata, type MetadataInit } from "../metadata.ts";
 import type { Compressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
@@ -17,6 +18,7 @@ import {
   checkCompression,
   checkInt,
   checkNonNegative,
+  checkPositiveMs,
   checkWindows,
 } from "../internal/option_checks.ts";
 import type { StreamClientInterceptor, UnaryClientInterceptor } from "./interceptors.ts";
@@ -279,6 +281,31 @@ export interface DialOptions {
    */
   compression?: string;
   /**
+   * Keepalive pings (gRFC A8); off unless set. Same field names as the server's
+   * `keepaliveParams`. grpc-go: `WithKeepaliveParams` (keepalive.ClientParameters).
+   */
+  keepalive?: {
+    /**
+     * After this long without reading anything, the client PINGs the server; values below
+     * 10000 become 10000. Servers allow one PING per 5 min by default (grpc-go's and ours:
+     * `keepaliveEnforcementPolicy.minTimeMs`); the time is doubled for new connections each
+     * time the server answers GOAWAY ENHANCE_YOUR_CALM "too_many_pings". grpc-go: Time.
+     * @default {Infinity} (grpc-go: infinity, keepalive off)
+     */
+    timeMs?: number;
+    /**
+     * When nothing is read within this long after that PING, the connection is closed: its
+     * calls fail UNAVAILABLE and the channel reconnects. grpc-go: Timeout.
+     * @default {20000} (grpc-go: 20 s)
+     */
+    timeoutMs?: number;
+    /**
+     * Ping even while no call is open. grpc-go: PermitWithoutStream.
+     * @default {false} (grpc-go: false)
+     */
+    permitWithoutStream?: boolean;
+  };
+  /**
    * The service config used until (and unless) the resolver supplies one: JSON text or the
    * object it encodes (gRFC A2: `loadBalancingConfig`, `methodConfig`, `healthCheckConfig`…).
    * Checked at once. grpc-go: `WithDefaultServiceConfig`.
@@ -337,6 +364,8 @@ export interface ResolvedDialOptions {
   readonly minConnectTimeoutMs: number;
   readonly transport: Readonly<TransportOptions>;
   readonly compressor: Compressor | undefined;
+  /** Keepalive; `timeMs` is `Infinity` when off. */
+  readonly keepalive: Readonly<ClientKeepalive>;
   readonly defaultServiceConfig: ServiceConfig | undefined;
   readonly disableServiceConfig: boolean;
   readonly serviceConfigLookup: boolean;
@@ -452,6 +481,20 @@ export function resolveDialOptions(o: InternalDialOptions = {}): ResolvedDialOpt
     ),
     proxy: checkProxy(o.proxy),
     clock: o.clock ?? REAL_CLOCK,
+    keepalive: resolveKeepalive(o.keepalive ?? {}),
+  });
+}
+
+// grpc-go dialoptions/http2_client: Time below 10 s becomes 10 s (gRFC A8), Timeout defaults to
+// 20 s; keepalive is off while Time is infinity.
+function resolveKeepalive(k: NonNullable<DialOptions["keepalive"]>): ClientKeepalive {
+  return Object.freeze({
+    timeMs: Math.max(
+      D.CLIENT_KEEPALIVE_MIN_TIME_MS,
+      checkPositiveMs(DIAL, "keepalive.timeMs", k.timeMs, Infinity),
+    ),
+    timeoutMs: checkPositiveMs(DIAL, "keepalive.timeoutMs", k.timeoutMs, D.KEEPALIVE_TIMEOUT_MS),
+    permitWithoutStream: k.permitWithoutStream === true,
   });
 }
 

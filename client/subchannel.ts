@@ -6,6 +6,7 @@
 import { Code, StatusError } from "../status.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { ClientTransport } from "../transport/http2_client.ts";
+import type { ClientKeepalive } from "../transport/keepalive.ts";
 import type { RawConn } from "../transport/writer.ts";
 import type { SubConn, SubConnState } from "../balancer/balancer.ts";
 import type { Address } from "../resolver/resolver.ts";
@@ -38,6 +39,10 @@ export interface SubchannelOwner {
   subchannelChanged(sc: Subchannel): void;
   /** Transports of every subchannel, for ref/unref and lookup. */
   trackTransport(t: ClientTransport, sc: Subchannel, on: boolean): void;
+  /** The keepalive a new connection gets (gRFC A8; its time doubles after "too_many_pings"). */
+  readonly keepalive: Readonly<ClientKeepalive>;
+  /** `t` ended with GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (reported once per transport). */
+  tooManyPings(t: ClientTransport): void;
 }
 
 function refConn(conn: unknown, on: boolean): void {
@@ -162,12 +167,16 @@ export class Subchannel implements SubConn {
         }
         throw ac.signal.reason;
       }
-      const tt = new ClientTransport(conn, opts.transport);
+      const tt = new ClientTransport(conn, opts.transport, { keepalive: this.#owner.keepalive });
       t = tt;
-      tt.onDrain = () => this.lost(tt);
+      tt.onDrain = () => {
+        if (tt.tooManyPings) this.#owner.tooManyPings(tt);
+        this.lost(tt);
+      };
       tt.onClose = () => {
         this.#transports.delete(tt);
         this.#owner.trackTransport(tt, this, false);
+        if (tt.tooManyPings) this.#owner.tooManyPings(tt);
         this.#logClosed(tt, where);
         this.lost(tt);
       };

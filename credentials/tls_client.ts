@@ -69,6 +69,8 @@ async function viaStartTls(
     } else {
       tcp = await Deno.connect({ hostname: t.hostname, port: t.port, signal });
       tcp.setNoDelay(true);
+      // grpc-go dials with SO_KEEPALIVE on (OS intervals), TLS or not.
+      tcp.setKeepAlive(true);
     }
   } catch (err) {
     throw new TcpConnectError("connect", { cause: err });
@@ -141,6 +143,7 @@ function viaNodeTls(
         return;
       }
       sock.setNoDelay(true);
+      sock.setKeepAlive(true);
       resolve(new SocketConn(sock));
     };
     const cleanup = () => {

@@ -1,10 +1,17 @@
 // Server options: ServerOptions, their defaults and checks, and the transport's view of them
 // (grpc-go server.go's serverOptions and defaultServerOptions).
 
-import { checkCompression, checkInt, checkWindows, MAX_INT32 } from "../internal/option_checks.ts";
+import {
+  checkCompression,
+  checkInt,
+  checkPositiveMs,
+  checkWindows,
+  MAX_INT32,
+} from "../internal/option_checks.ts";
 import type { ServerTransportOptions } from "../transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
+import { SYSTEM_CLOCK } from "../transport/keepalive.ts";
 import { defaultLogger, type Logger } from "../logger.ts";
 import type { StreamServerInterceptor, UnaryServerInterceptor } from "./interceptors.ts";
 
@@ -92,6 +99,42 @@ export interface ServerOptions {
     permitWithoutStream?: boolean;
   };
   /**
+   * Connection lifetime and server pings. grpc-go: KeepaliveParams (keepalive.ServerParameters);
+   * same field names as the client's `keepalive`. Durations in ms; `Infinity` means none.
+   */
+  keepaliveParams?: {
+    /**
+     * A connection with no call for this long is ended gracefully (GOAWAY "max_idle", drain).
+     * grpc-go: MaxConnectionIdle.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionIdleMs?: number;
+    /**
+     * A connection this old (±10% random jitter) is ended gracefully (GOAWAY "max_age", drain),
+     * so clients reconnect and spread over new servers. grpc-go: MaxConnectionAge.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionAgeMs?: number;
+    /**
+     * After `maxConnectionAgeMs`, calls still running get this long, then the connection is
+     * closed. grpc-go: MaxConnectionAgeGrace.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionAgeGraceMs?: number;
+    /**
+     * After this long without reading anything from a client, the server PINGs it; values
+     * below 1000 become 1000. grpc-go: Time.
+     * @default {7200000} (2 h; grpc-go: 2 h)
+     */
+    timeMs?: number;
+    /**
+     * When nothing is read within this long after that PING, the connection is closed (a dead
+     * or silent client is freed). grpc-go: Timeout.
+     * @default {20000} (grpc-go: 20 s)
+     */
+    timeoutMs?: number;
+  };
+  /**
    * Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor.
    * @default {[]}
    */
@@ -151,6 +194,14 @@ export interface ResolvedServerOptions {
   readonly keepaliveMinTimeMs: number;
   /** See `keepaliveEnforcementPolicy.permitWithoutStream` in {@linkcode ServerOptions}. */
   readonly permitKeepaliveWithoutStream: boolean;
+  /** See `keepaliveParams` in {@linkcode ServerOptions}; every field set (`Infinity`: none). */
+  readonly keepaliveParams: Readonly<{
+    maxConnectionIdleMs: number;
+    maxConnectionAgeMs: number;
+    maxConnectionAgeGraceMs: number;
+    timeMs: number;
+    timeoutMs: number;
+  }>;
   /** See {@linkcode ServerOptions.unaryInterceptors}. */
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
   /** See {@linkcode ServerOptions.streamInterceptors}. */
@@ -210,9 +261,28 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
       D.KEEPALIVE_MIN_TIME_MS,
     ),
     permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
+    keepaliveParams: resolveKeepaliveParams(o.keepaliveParams ?? {}),
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     logger: o.logger ?? defaultLogger,
+  });
+}
+
+// grpc-go keepalive.ServerParameters: unset limits are infinity, Time below 1 s becomes 1 s.
+function resolveKeepaliveParams(
+  k: NonNullable<ServerOptions["keepaliveParams"]>,
+): ResolvedServerOptions["keepaliveParams"] {
+  const ms = (name: string, v: number | undefined, def: number) =>
+    checkPositiveMs(SERVER, `keepaliveParams.${name}`, v, def);
+  return Object.freeze({
+    maxConnectionIdleMs: ms("maxConnectionIdleMs", k.maxConnectionIdleMs, Infinity),
+    maxConnectionAgeMs: ms("maxConnectionAgeMs", k.maxConnectionAgeMs, Infinity),
+    maxConnectionAgeGraceMs: ms("maxConnectionAgeGraceMs", k.maxConnectionAgeGraceMs, Infinity),
+    timeMs: Math.max(
+      D.SERVER_KEEPALIVE_MIN_TIME_MS,
+      ms("timeMs", k.timeMs, D.SERVER_KEEPALIVE_TIME_MS),
+    ),
+    timeoutMs: ms("timeoutMs", k.timeoutMs, D.KEEPALIVE_TIMEOUT_MS),
   });
 }
 
@@ -228,5 +298,7 @@ export function transportOptions(o: ResolvedServerOptions): ServerTransportOptio
     maxReceiveMessageSize: o.maxReceiveMessageSize,
     keepaliveMinTimeMs: o.keepaliveMinTimeMs,
     permitKeepaliveWithoutStream: o.permitKeepaliveWithoutStream,
+    keepalive: o.keepaliveParams,
+    clock: SYSTEM_CLOCK,
   });
 }

@@ -154,11 +154,19 @@ Deno.test("resolveServerOptions({}) is grpc-go's defaults, frozen", () => {
     maxHeaderListSize: 16 * 1024 * 1024, // defaultServerMaxHeaderListSize
     keepaliveMinTimeMs: 5 * 60 * 1000, // keepalive.EnforcementPolicy.MinTime
     permitKeepaliveWithoutStream: false,
+    keepaliveParams: {
+      maxConnectionIdleMs: Infinity, // keepalive.ServerParameters: infinity
+      maxConnectionAgeMs: Infinity,
+      maxConnectionAgeGraceMs: Infinity,
+      timeMs: 2 * 60 * 60 * 1000, // defaultServerKeepaliveTime: 2 h
+      timeoutMs: 20_000, // defaultServerKeepaliveTimeout: 20 s
+    },
     unaryInterceptors: [],
     streamInterceptors: [],
     logger: defaultLogger,
   });
   assert(Object.isFrozen(o));
+  assert(Object.isFrozen(o.keepaliveParams));
   assert(Object.isFrozen(o.unaryInterceptors));
   assertEquals(resolveServerOptions(), o);
 });
@@ -189,6 +197,36 @@ Deno.test("resolveServerOptions() keeps given values; a window turns BDP off", (
   assertEquals(o.compressionMinSize, 100);
   assertEquals(resolveServerOptions({ initialConnWindowSize: 65535 }).dynamicWindow, false);
   assertEquals(resolveServerOptions({ compression: "identity" }).compression, undefined);
+});
+
+Deno.test("resolveServerOptions() keepaliveParams: given values kept, timeMs raised to 1 s as grpc-go does", () => {
+  const o = resolveServerOptions({
+    keepaliveParams: {
+      maxConnectionIdleMs: 1000,
+      maxConnectionAgeMs: 2000,
+      maxConnectionAgeGraceMs: 3000,
+      timeMs: 10,
+      timeoutMs: 500,
+    },
+  });
+  assertEquals(o.keepaliveParams, {
+    maxConnectionIdleMs: 1000,
+    maxConnectionAgeMs: 2000,
+    maxConnectionAgeGraceMs: 3000,
+    timeMs: 1000,
+    timeoutMs: 500,
+  });
+  assertEquals(
+    resolveServerOptions({ keepaliveParams: { timeMs: Infinity } }).keepaliveParams.timeMs,
+    Infinity,
+  );
+  for (const bad of [0, -1, NaN]) {
+    assertThrows(
+      () => resolveServerOptions({ keepaliveParams: { maxConnectionAgeMs: bad } }),
+      RangeError,
+      "keepaliveParams.maxConnectionAgeMs",
+    );
+  }
 });
 
 Deno.test("resolveServerOptions() ignores a window under 64 KiB, as grpc-go and the client do", () => {

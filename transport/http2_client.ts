@@ -15,6 +15,7 @@ import {
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import * as D from "./defaults.ts";
+import { type ClientKeepalive, type Clock, KeepalivePinger, SYSTEM_CLOCK } from "./keepalive.ts";
 import { Code, decodeGrpcMessage, decodeStatusDetails, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
@@ -94,16 +95,40 @@ export class ClientTransportStream extends Http2Stream {
   }
 }
 
+/** Per-connection extras of a client transport. */
+export interface ClientTransportExtras {
+  /** Keepalive pings (gRFC A8); absent or `timeMs: Infinity`: off. */
+  keepalive?: ClientKeepalive;
+  /** Timers for keepalive (injectable for tests). */
+  clock?: Clock;
+}
+
 /** The client side of one HTTP/2 connection. */
 export class ClientTransport extends Http2Connection<ClientTransportStream> {
   #nextId = 1;
   #draining = false;
   #slotWaiters: (() => void)[] = [];
+  readonly #pinger: KeepalivePinger | null = null;
   /** Called once when the connection stops taking new streams (GOAWAY, ids used up, closed). */
   onDrain: (() => void) | undefined;
+  /**
+   * The server sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings": the channel doubles its keepalive
+   * time for new connections (gRFC A8).
+   */
+  tooManyPings = false;
 
-  constructor(conn: RawConn, opts: TransportOptions) {
+  constructor(conn: RawConn, opts: TransportOptions, extras: ClientTransportExtras = {}) {
     super(conn, opts, false);
+    const k = extras.keepalive;
+    if (k !== undefined && k.timeMs !== Infinity) {
+      const p = new KeepalivePinger(extras.clock ?? SYSTEM_CLOCK, k.timeMs, k.timeoutMs, {
+        ping: () => this.sendKeepalivePing(),
+        dead: () => this.close(unavailable("keepalive ping failed to receive ACK within timeout")),
+        mayPing: () => this.streams.size > 0 || k.permitWithoutStream,
+      });
+      this.#pinger = p;
+      this.onRead = p.read;
+    }
   }
 
   /** Sends the preface and SETTINGS, and starts reading. */
@@ -111,6 +136,12 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     const s = this.baseSettings();
     s.unshift(SettingId.ENABLE_PUSH, 0);
     this.start(s);
+    this.#pinger?.start();
+  }
+
+  /** Whether a keepalive PING is out with nothing read since (for tests and diagnostics). */
+  get keepalivePingOutstanding(): boolean {
+    return this.#pinger?.outstanding ?? false;
   }
 
   /** Whether new streams may be opened here. */
@@ -140,6 +171,7 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     const s = new ClientTransportStream(this, id, maxReceiveMessageSize);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
+    this.#pinger?.wake();
     return s;
   }
 
@@ -181,6 +213,7 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
 
   override close(reason?: StatusError): void {
     const first = !this.isClosed;
+    this.#pinger?.stop();
     super.close(reason);
     if (first) {
       this.#draining = true;
@@ -264,7 +297,7 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     s.settleHeaders();
   }
 
-  protected onGoaway(lastStreamId: number, code: number): void {
+  protected onGoaway(lastStreamId: number, code: number, debug: string): void {
     // Streams above lastStreamId were never processed (RFC 9113 §6.8): fail them as refused.
     for (const s of [...this.streams.values()]) {
       if (s.id > lastStreamId) {
@@ -273,8 +306,9 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
         this.resetStream(s, ErrorCode.CANCEL);
       }
     }
-    if (code === ErrorCode.ENHANCE_YOUR_CALM) {
-      // grpc-go logs "too_many_pings"; the connection is about to close anyway.
+    if (code === ErrorCode.ENHANCE_YOUR_CALM && debug === "too_many_pings") {
+      // gRFC A8: the channel doubles its keepalive time for the connections it makes next.
+      this.tooManyPings = true;
     }
     this.#startDraining();
   }
