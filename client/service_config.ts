@@ -94,8 +94,8 @@ export interface ServiceConfig {
 }
 
 /**
- * The most attempts of one call: retry and hedging policies are lowered to it, and transparent
- * retries stop there. grpc-go: defaultMaxCallAttempts.
+ * The default of `maxCallAttempts`: retry and hedging policies are lowered to it. grpc-go:
+ * defaultMaxCallAttempts.
  */
 export const MAX_CALL_ATTEMPTS = 5;
 
