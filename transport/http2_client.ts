@@ -17,6 +17,7 @@ import {
 } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { decodeBinaryHeader, isGrpcContentType } from "../internal/wire.ts";
+import { encodeTimeout } from "../internal/timeout.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
 export class TransportDrainingError extends Error {
@@ -93,11 +94,24 @@ export class ClientStream extends Http2Stream {
   }
 }
 
+// A newStream() waiting for a MAX_CONCURRENT_STREAMS slot.
+interface SlotWaiter {
+  readonly headers: readonly string[];
+  readonly maxReceiveMessageSize: number;
+  readonly deadline: number;
+  readonly resolve: (s: ClientStream) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /** The client side of one HTTP/2 connection. */
 export class ClientTransport extends Http2Connection<ClientStream> {
   #nextId = 1;
   #draining = false;
-  #slotWaiters: (() => void)[] = [];
+  // In arrival order (a Map keeps it), keyed by the promise newStream() returned, so withdraw()
+  // finds a waiter in O(1).
+  #slotWaiters = new Map<Promise<ClientStream>, SlotWaiter>();
+  /** The clock `grpc-timeout` is computed with (epoch ms); tests replace it. */
+  now: () => number = Date.now;
   /** Called once when the connection stops taking new streams (GOAWAY, ids used up, closed). */
   onDrain: (() => void) | undefined;
 
@@ -118,28 +132,77 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   }
 
   /**
-   * Opens a stream and sends its request headers. Waits for a slot when the server's
-   * MAX_CONCURRENT_STREAMS is reached. Throws TransportDrainingError after GOAWAY.
-   * `maxReceiveMessageSize` is the call's limit (default: the connection's).
+   * Opens a stream and sends its request headers, or, when the server's MAX_CONCURRENT_STREAMS
+   * is reached, returns a promise of the stream that waits for a slot (behind earlier waiters);
+   * {@linkcode withdraw} takes a wait back. Throws TransportDrainingError after GOAWAY; a wait
+   * rejects with it when GOAWAY comes first, so the caller can go to another connection.
+   *
+   * `maxReceiveMessageSize` is the call's limit (default: the connection's). With a `deadline`
+   * (epoch ms), `grpc-timeout` is appended to `headers` with what is left of it when the HEADERS
+   * frame is written, not when the wait began; a deadline already past by then fails with
+   * DEADLINE_EXCEEDED and opens nothing (grpc-go createHeaderFields).
    */
   newStream(
     headers: readonly string[],
     maxReceiveMessageSize: number = this.opts.maxReceiveMessageSize,
+    deadline = Infinity,
   ): ClientStream | Promise<ClientStream> {
     if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
     if (this.#draining) throw new TransportDrainingError();
-    if (this.streams.size >= this.peerMaxConcurrentStreams) {
-      return new Promise<void>((resolve) => this.#slotWaiters.push(resolve)).then(() =>
-        this.newStream(headers, maxReceiveMessageSize)
-      );
+    if (this.#slotWaiters.size > 0 || this.streams.size >= this.peerMaxConcurrentStreams) {
+      let resolve!: (s: ClientStream) => void, reject!: (err: unknown) => void;
+      const p = new Promise<ClientStream>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#slotWaiters.set(p, { headers, maxReceiveMessageSize, deadline, resolve, reject });
+      return p;
+    }
+    return this.#open(headers, maxReceiveMessageSize, deadline);
+  }
+
+  /**
+   * Takes back a wait for a slot that newStream() returned (its call was cancelled or ran out
+   * of time): it rejects with `reason` and will never open a stream. Returns false when the wait
+   * was already over (the stream exists, or the wait failed).
+   */
+  withdraw(wait: Promise<ClientStream>, reason: unknown): boolean {
+    const w = this.#slotWaiters.get(wait);
+    if (w === undefined) return false;
+    this.#slotWaiters.delete(wait);
+    w.reject(reason);
+    return true;
+  }
+
+  #open(headers: readonly string[], maxRecv: number, deadline: number): ClientStream {
+    if (deadline !== Infinity) {
+      const ms = deadline - this.now();
+      if (ms <= 0) throw new StatusError(Code.DeadlineExceeded, "context deadline exceeded");
+      headers = [...headers, "grpc-timeout", encodeTimeout(ms)];
     }
     const id = this.#nextId;
     this.#nextId += 2;
     if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
-    const s = new ClientStream(this, id, maxReceiveMessageSize);
+    const s = new ClientStream(this, id, maxRecv);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
     return s;
+  }
+
+  // Gives free slots to waiters, oldest first.
+  #grantSlots(): void {
+    for (const [p, w] of this.#slotWaiters) {
+      if (this.#draining || this.streams.size >= this.peerMaxConcurrentStreams) return;
+      this.#slotWaiters.delete(p);
+      let s: ClientStream;
+      try {
+        s = this.#open(w.headers, w.maxReceiveMessageSize, w.deadline);
+      } catch (err) {
+        w.reject(err);
+        continue;
+      }
+      w.resolve(s);
+    }
   }
 
   #startDraining(): void {
@@ -147,24 +210,22 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     this.#draining = true;
     this.onDrain?.();
     // Waiters for a slot go elsewhere.
-    this.#wakeAll();
+    this.#failWaiters(new TransportDrainingError());
     if (this.streams.size === 0) this.closeAfterFlush(unavailable("Connection drained"));
   }
 
-  #wakeAll(): void {
-    const ws = this.#slotWaiters;
-    this.#slotWaiters = [];
-    for (const w of ws) w();
+  #failWaiters(err: unknown): void {
+    const ws = [...this.#slotWaiters.values()];
+    this.#slotWaiters.clear();
+    for (const w of ws) w.reject(err);
   }
 
   protected override onMaxConcurrentStreams(): void {
-    while (this.#slotWaiters.length > 0 && this.streams.size < this.peerMaxConcurrentStreams) {
-      this.#slotWaiters.shift()!();
-    }
+    this.#grantSlots();
   }
 
   protected override onStreamClosed(_s: ClientStream): void {
-    if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
+    if (this.#slotWaiters.size > 0) this.#grantSlots();
     else if (this.#draining && this.streams.size === 0 && !this.isClosed) {
       this.closeAfterFlush(unavailable("Connection drained"));
     }
@@ -175,7 +236,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     super.close(reason);
     if (first) {
       this.#draining = true;
-      this.#wakeAll();
+      this.#failWaiters(this.closeReason ?? unavailable("Connection closed"));
       this.onDrain?.();
     }
   }
