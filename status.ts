@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Metadata } from "./metadata.ts";
+import { Metadata, type MetadataInit } from "./metadata.ts";
 
 /**
  * The gRPC status codes (grpc/grpc doc/statuscodes.md), named as in grpc-go. They print in the
@@ -155,10 +155,11 @@ export interface StatusDetail {
  */
 export interface StatusErrorOptions {
   /**
-   * Trailers sent (server) or received (client) with the status.
+   * Trailers sent (server) or received (client) with the status: a `Metadata`, or anything its
+   * constructor takes (`{ "x-key": "value" }`, pairs), copied into one.
    * @default {new Metadata()}
    */
-  metadata?: Metadata;
+  metadata?: Metadata | MetadataInit;
   /**
    * Rich error details, sent as `grpc-status-details-bin` (a `google.rpc.Status`).
    * @default {[]}
@@ -239,7 +240,10 @@ export class StatusError extends Error {
     this.name = "StatusError";
     this.code = code;
     this.rawMessage = text;
-    this.metadata = options?.metadata ?? new Metadata();
+    const md = options?.metadata;
+    // A plain object (easy to pass where types are not checked) becomes a Metadata here, so the
+    // server can always send it.
+    this.metadata = md instanceof Metadata ? md : new Metadata(md);
     this.details = options?.details ?? [];
   }
 
