@@ -9,6 +9,7 @@ import { ErrorCode, SettingId } from "./frame.ts";
 import { ConnectionError, StreamError } from "./errors.ts";
 import * as D from "./defaults.ts";
 import { Code, encodeGrpcMessage, StatusError } from "../status.ts";
+import { hasPseudo, type ParsedRequest, RequestError, validateRequest } from "./request.ts";
 
 /** Server transport settings, resolved. */
 export interface ServerTransportOptions extends TransportOptions {
@@ -34,8 +35,8 @@ export class ServerStream extends Http2Stream {
   readonly headers: string[];
   /** `content-type`, or "" when absent. */
   readonly contentType: string;
-  /** `grpc-timeout` as sent, or "". */
-  readonly timeout: string;
+  /** `grpc-timeout`, decoded; `undefined` when absent. */
+  readonly timeoutMs: number | undefined;
   /** `grpc-encoding`, or "". */
   readonly encoding: string;
   /** `grpc-accept-encoding`, or "". */
@@ -57,7 +58,7 @@ export class ServerStream extends Http2Stream {
     this.method = req.path;
     this.headers = req.headers;
     this.contentType = req.contentType;
-    this.timeout = req.timeout;
+    this.timeoutMs = req.timeoutMs;
     this.encoding = req.encoding;
     this.acceptEncoding = req.acceptEncoding;
     this.authority = req.authority;
@@ -105,26 +106,6 @@ export class ServerStream extends Http2Stream {
     t.sendTrailers(this, h);
     if (this.state !== StreamState.CLOSED && !this.remoteEnded) {
       if (this.pendingBytes === 0) t.resetStream(this, ErrorCode.NO_ERROR);
-    }
-  }
-
-  /** Answers with an HTTP error status and a gRPC status (trailers-only), e.g. 415. */
-  sendHttpError(httpStatus: number, code: number, message: string): void {
-    if (this.finished || this.#cancelled) return;
-    this.finished = true;
-    this.headersSent = true;
-    const h = [
-      ":status",
-      String(httpStatus),
-      "content-type",
-      "application/grpc",
-      "grpc-status",
-      statusText(code),
-    ];
-    if (message !== "") h.push("grpc-message", message);
-    this.transport.sendTrailers(this, h);
-    if (this.state !== StreamState.CLOSED && !this.remoteEnded) {
-      this.transport.resetStream(this, ErrorCode.NO_ERROR);
     }
   }
 
@@ -262,26 +243,9 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       this.streamError(new StreamError(id, ErrorCode.REFUSED_STREAM, "Too many streams"));
       return;
     }
-    const req = parseRequest(list);
-    if (typeof req === "string") {
-      this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, req));
-      return;
-    }
-    if (req.method !== "POST") {
-      // grpc-go operateHeaders: a non-POST request is not malformed, so no PROTOCOL_ERROR; it
-      // gets 405 with grpc-status INTERNAL (trailers-only), and RST_STREAM NO_ERROR if the
-      // client is still sending.
-      this.writeHeaderBlock(id, [
-        ":status",
-        "405",
-        "content-type",
-        "application/grpc",
-        "grpc-status",
-        "13",
-        "grpc-message",
-        encodeGrpcMessage(`invalid method "${req.method}"`),
-      ], true);
-      if (!endStream) this.streamError(new StreamError(id, ErrorCode.NO_ERROR, "Not POST"));
+    const req = validateRequest(list);
+    if (req instanceof RequestError) {
+      this.#refuseRequest(id, req, endStream);
       return;
     }
     const s = new ServerStream(this, id, req);
@@ -289,6 +253,27 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     this.#handlers++;
     if (endStream) this.#remoteEndFromHeaders(s);
     this.onStream(s);
+  }
+
+  // grpc-go operateHeaders: a malformed request gets RST_STREAM PROTOCOL_ERROR; a well-formed
+  // one gRPC can't take gets its HTTP status with a gRPC status (trailers-only), and RST_STREAM
+  // NO_ERROR if the client is still sending.
+  #refuseRequest(id: number, err: RequestError, endStream: boolean): void {
+    if (err.httpStatus === 0) {
+      this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, err.reason));
+      return;
+    }
+    this.writeHeaderBlock(id, [
+      ":status",
+      String(err.httpStatus),
+      "content-type",
+      "application/grpc",
+      "grpc-status",
+      statusText(err.code),
+      "grpc-message",
+      encodeGrpcMessage(err.reason),
+    ], true);
+    if (!endStream) this.streamError(new StreamError(id, ErrorCode.NO_ERROR, err.reason));
   }
 
   #remoteEndFromHeaders(s: ServerStream): void {
@@ -367,112 +352,4 @@ export class ServerTransport extends Http2Connection<ServerStream> {
 // Thrown inside the read loop, which turns it into GOAWAY(code) + close.
 function connError(code: number, message: string): ConnectionError {
   return new ConnectionError(code, message);
-}
-
-/** What parseRequest extracts from a valid request header block. */
-export interface ParsedRequest {
-  /** `:method`; gRPC needs POST. */
-  method: string;
-  path: string;
-  authority: string;
-  contentType: string;
-  timeout: string;
-  encoding: string;
-  acceptEncoding: string;
-  headers: string[];
-}
-
-// RFC 9113 §8.2.2: connection-specific header fields make a request malformed.
-const CONNECTION_HEADERS = new Set([
-  "connection",
-  "proxy-connection",
-  "keep-alive",
-  "transfer-encoding",
-  "upgrade",
-]);
-
-/**
- * Validates a request header block (RFC 9113 §8.2–8.3) and extracts what gRPC needs; returns a
- * reason string when the request is malformed (answered with RST_STREAM PROTOCOL_ERROR).
- */
-export function parseRequest(list: string[]): ParsedRequest | string {
-  let method = "", scheme = "", path = "", authority = "";
-  let contentType = "", timeout = "", encoding = "", acceptEncoding = "";
-  let regular = false;
-  for (let i = 0; i < list.length; i += 2) {
-    const name = list[i];
-    const value = list[i + 1];
-    if (name.charCodeAt(0) === 58 /* : */) {
-      if (regular) return "Pseudo-header after a regular header";
-      switch (name) {
-        case ":method":
-          if (method !== "") return "Duplicate :method";
-          method = value;
-          break;
-        case ":scheme":
-          if (scheme !== "") return "Duplicate :scheme";
-          scheme = value;
-          break;
-        case ":path":
-          if (path !== "") return "Duplicate :path";
-          path = value;
-          break;
-        case ":authority":
-          if (authority !== "") return "Duplicate :authority";
-          authority = value;
-          break;
-        default:
-          return `Unknown pseudo-header ${name}`;
-      }
-      continue;
-    }
-    regular = true;
-    if (!isLowerToken(name)) return "Invalid header name";
-    switch (name) {
-      case "content-type":
-        contentType = value;
-        break;
-      case "grpc-timeout":
-        timeout = value;
-        break;
-      case "grpc-encoding":
-        encoding = value;
-        break;
-      case "grpc-accept-encoding":
-        acceptEncoding = value;
-        break;
-      case "te":
-        if (value !== "trailers") return "te other than trailers";
-        break;
-      default:
-        if (CONNECTION_HEADERS.has(name)) return `Connection-specific header ${name}`;
-    }
-  }
-  if (method === "" || scheme === "" || path === "") return "Missing pseudo-header";
-  // A method other than POST is well-formed HTTP/2 (RFC 9113 §8.1.1): the caller answers 405.
-  return {
-    method,
-    path,
-    authority,
-    contentType,
-    timeout,
-    encoding,
-    acceptEncoding,
-    headers: list.slice(),
-  };
-}
-
-function hasPseudo(list: string[]): boolean {
-  for (let i = 0; i < list.length; i += 2) if (list[i].charCodeAt(0) === 58) return true;
-  return false;
-}
-
-// RFC 9113 §8.2.1: names are lower case tokens; no control chars, no upper case.
-function isLowerToken(name: string): boolean {
-  if (name.length === 0) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || (c >= 0x41 && c <= 0x5a) || c === 0x3a) return false;
-  }
-  return true;
 }

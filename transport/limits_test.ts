@@ -95,10 +95,33 @@ Deno.test("A well-formed GET is answered 405 + grpc-status 13 (trailers-only), a
   server.close();
 });
 
+Deno.test("A non-gRPC content-type is answered 415 + grpc-status 3, a malformed grpc-timeout 400 + 13 (trailers-only), before any handler", async () => {
+  const streams: ServerStream[] = [];
+  const { server, peer } = await handshakenServer((s) => streams.push(s));
+  peer.headers(1, [...BASE, "content-type", "application/json"], { endStream: true })
+    .headers(3, [...BASE, "content-type", "application/grpc", "grpc-timeout", "1x"])
+    .headers(5, BASE, { endStream: true }).send();
+  await until(() => peer.written(FrameType.HEADERS).length === 3, "three responses");
+  const answers = [[1, "415", "3"], [3, "400", "13"], [5, "415", "3"]] as const;
+  for (const [id, status, code] of answers) {
+    const [h] = peer.written(FrameType.HEADERS, id);
+    assertEquals(h.flags & Flag.END_STREAM, Flag.END_STREAM);
+    assertEquals(header(h.headers, ":status"), status);
+    assertEquals(header(h.headers, "grpc-status"), code);
+  }
+  assertEquals(peer.rsts(1), []);
+  assertEquals(peer.rsts(3).map((f) => f.errorCode), [ErrorCode.NO_ERROR]); // still sending
+  assertEquals(streams.length, 0);
+  assertEquals(server.streams.size, 0);
+  assertEquals(peer.goaways(), []);
+  server.close();
+});
+
 Deno.test("A request with te: trailers and lower-case names is accepted", async () => {
   const streams: ServerStream[] = [];
   const { server, peer } = await handshakenServer((s) => streams.push(s));
-  peer.headers(1, [...BASE, "te", "trailers", "x-custom", "v"]).send();
+  peer.headers(1, [...BASE, "content-type", "application/grpc", "te", "trailers", "x-custom", "v"])
+    .send();
   await until(() => streams.length === 1, "stream");
   assertEquals(streams[0].method, "/a.B/C");
   assertEquals(header(streams[0].headers, "x-custom"), "v");

@@ -1,0 +1,103 @@
+// Client interceptors: the unary and stream interceptor types and how a chain of them is built
+// around the call (grpc-go chainUnaryClientInterceptors, chainStreamClientInterceptors).
+
+import type { MethodDefinition } from "../codec.ts";
+import type { Metadata } from "../metadata.ts";
+import type { CallOptions } from "./options.ts";
+import type { ClientStream } from "./stream.ts";
+
+/** What a {@linkcode UnaryClientInterceptor} sees and may change. */
+export interface UnaryCall {
+  /** The method. */
+  method: MethodDefinition;
+  /** The request message. */
+  request: unknown;
+  /** The call options, default call options already merged in; `metadata` is a `Metadata`. */
+  options: CallOptions & { metadata: Metadata };
+}
+
+/** Runs the rest of the chain for a unary call: the next interceptor or the call itself. */
+export type UnaryInvoker = (call: UnaryCall) => Promise<unknown>;
+
+/**
+ * Wraps unary calls: read or change the method, request and options (metadata included), call
+ * `invoker`, observe the response or error. grpc-go: `UnaryClientInterceptor`.
+ *
+ * @example Add a header to every call
+ * ```ts
+ * import type { UnaryClientInterceptor } from "@seed/grpc";
+ *
+ * const auth: UnaryClientInterceptor = (call, invoker) => {
+ *   call.options.metadata.set("authorization", "Bearer t0k3n");
+ *   return invoker(call);
+ * };
+ * ```
+ */
+export type UnaryClientInterceptor = (call: UnaryCall, invoker: UnaryInvoker) => Promise<unknown>;
+
+/** What a {@linkcode StreamClientInterceptor} sees and may change. */
+export interface StreamCall {
+  /** The method. */
+  method: MethodDefinition;
+  /** The call options, default call options already merged in; `metadata` is a `Metadata`. */
+  options: CallOptions & { metadata: Metadata };
+}
+
+/** Opens the stream through the rest of the chain: the next interceptor or the call itself. */
+export type Streamer = (call: StreamCall) => ClientStream;
+
+/**
+ * Wraps streams (every method kind but unary, and `newStream`): change the method or options,
+ * call `streamer`, and return its stream or a wrapper of it. grpc-go: `StreamClientInterceptor`.
+ *
+ * @example Count received messages
+ * ```ts
+ * import type { StreamClientInterceptor } from "@seed/grpc";
+ *
+ * let received = 0;
+ * const counting: StreamClientInterceptor = (call, streamer) => {
+ *   const stream = streamer(call);
+ *   const recvMsg = stream.recvMsg.bind(stream);
+ *   stream.recvMsg = async () => {
+ *     const m = await recvMsg();
+ *     if (m !== null) received++;
+ *     return m;
+ *   };
+ *   return stream;
+ * };
+ * ```
+ */
+export type StreamClientInterceptor = (call: StreamCall, streamer: Streamer) => ClientStream;
+/**
+ * Builds the unary chain around `invoker`, the first interceptor outermost; `null` when there
+ * are none (the caller then takes its direct path).
+ */
+export function chainUnaryInterceptors(
+  interceptors: readonly UnaryClientInterceptor[],
+  invoker: UnaryInvoker,
+): UnaryInvoker | null {
+  if (interceptors.length === 0) return null;
+  let next = invoker;
+  for (let i = interceptors.length - 1; i >= 0; i--) {
+    const int = interceptors[i], after = next;
+    next = (c) => int(c, after);
+  }
+  return next;
+}
+
+/**
+ * Builds the stream chain around `streamer`, the first interceptor outermost; `null` when there
+ * are none.
+ */
+export function chainStreamInterceptors(
+  interceptors: readonly StreamClientInterceptor[],
+  streamer: Streamer,
+): Streamer | null {
+  if (interceptors.length === 0) return null;
+  let next = streamer;
+  for (let i = interceptors.length - 1; i >= 0; i--) {
+    const int = interceptors[i], after = next;
+    next = (c) => int(c, after);
+  }
+  return next;
+}

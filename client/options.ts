@@ -1,0 +1,400 @@
+// Client options: DialOptions and CallOptions, their defaults, checks and resolving, and the
+// merging of default and per-call options (grpc-go dialoptions.go, rpc_util.go's CallOptions).
+
+import { Metadata, type MetadataInit } from "../metadata.ts";
+import { type Compressor, getCompressor } from "../compression.ts";
+import { ChannelCredentials, insecure } from "../credentials.ts";
+import {
+  type BackoffConfig,
+  DEFAULT_BACKOFF,
+  MIN_CONNECT_TIMEOUT_MS,
+} from "../internal/backoff.ts";
+import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "../transport/connection.ts";
+import * as D from "../transport/defaults.ts";
+import type { StreamClientInterceptor, UnaryClientInterceptor } from "./interceptors.ts";
+
+/** This library's version, as sent in `user-agent`. */
+const VERSION = "0.1.0";
+/** The `user-agent` product token of this library (grpc-go: "grpc-go/" + Version). */
+const USER_AGENT = `grpc-deno-seed/${VERSION}`;
+
+/** grpc-go defaultClientMaxReceiveMessageSize: 4 MiB. */
+const DEFAULT_MAX_RECEIVE_MESSAGE_SIZE = D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE;
+/** grpc-go defaultClientMaxSendMessageSize: math.MaxInt32. */
+const DEFAULT_MAX_SEND_MESSAGE_SIZE = D.DEFAULT_MAX_SEND_MESSAGE_SIZE;
+
+/**
+ * Exponential backoff between connection attempts (gRPC connection-backoff.md). grpc-go:
+ * `backoff.Config`. Unset fields take grpc-go's `backoff.DefaultConfig`.
+ */
+export interface BackoffOptions {
+  /**
+   * Delay after the first failed attempt, in ms. grpc-go: BaseDelay.
+   * @default {1000}
+   */
+  baseDelayMs?: number;
+  /**
+   * Factor applied to the delay after each further failure. grpc-go: Multiplier.
+   * @default {1.6}
+   */
+  multiplier?: number;
+  /**
+   * Randomization factor: the delay is scaled by a random value in [1 - jitter, 1 + jitter].
+   * grpc-go: Jitter.
+   * @default {0.2}
+   */
+  jitter?: number;
+  /**
+   * Upper bound of the delay, in ms. grpc-go: MaxDelay.
+   * @default {120000}
+   */
+  maxDelayMs?: number;
+}
+
+/**
+ * Options of one call (grpc-go: `CallOption`s plus the call's `context`). Given per call, and
+ * as {@linkcode DialOptions.defaultCallOptions} for every call of a connection; per-call values
+ * win, metadata and callbacks of both apply (grpc-go `combine`).
+ *
+ * @example Call with a timeout and metadata, and read the response headers
+ * ```ts ignore
+ * const reply = await client.sayHello({ name: "world" }, {
+ *   timeoutMs: 1000,
+ *   metadata: { "x-request-id": "42" },
+ *   onHeader: (md) => console.log(md.get("x-served-by")),
+ * });
+ * ```
+ */
+export interface CallOptions {
+  /**
+   * Time allowed for the call, in ms from its start: sent as `grpc-timeout`, and the call fails
+   * locally with DEADLINE_EXCEEDED (RST_STREAM CANCEL) when it runs out. With `deadline` too,
+   * the earlier wins. grpc-go: `context.WithTimeout`.
+   * @default {undefined} (no deadline)
+   */
+  timeoutMs?: number;
+  /**
+   * When the call must be over: a `Date` or epoch ms. A deadline already past fails the call
+   * with DEADLINE_EXCEEDED before anything is sent. grpc-go: `context.WithDeadline`.
+   * @default {undefined} (no deadline)
+   */
+  deadline?: Date | number;
+  /**
+   * Aborting it cancels the call: RST_STREAM CANCEL, and the call fails CANCELLED (or
+   * DEADLINE_EXCEEDED when the reason is a `TimeoutError`). An aborted signal fails the call
+   * before anything is sent. grpc-go: the call's `context`.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Request metadata (custom headers). grpc-go: `metadata.NewOutgoingContext`.
+   * @default {undefined}
+   */
+  metadata?: Metadata | MetadataInit;
+  /**
+   * Called with the response headers once they arrive (with empty metadata for a
+   * Trailers-Only response). grpc-go: `grpc.Header(&md)`.
+   * @default {undefined}
+   */
+  onHeader?: (headers: Metadata) => void;
+  /**
+   * Called with the trailers when the server ended the call (OK or not). Not called for a call
+   * that ended locally (cancel, deadline, lost connection). grpc-go: `grpc.Trailer(&md)`.
+   * @default {undefined}
+   */
+  onTrailer?: (trailers: Metadata) => void;
+  /**
+   * Largest response message in bytes (after decompression); larger fails RESOURCE_EXHAUSTED.
+   * grpc-go: `MaxCallRecvMsgSize`.
+   * @default {4194304} (or the connection's {@linkcode DialOptions.maxReceiveMessageSize})
+   */
+  maxReceiveMessageSize?: number;
+  /**
+   * Largest request message in bytes (after compression); larger fails RESOURCE_EXHAUSTED
+   * without being sent. grpc-go: `MaxCallSendMsgSize`.
+   * @default {2147483647} (or the connection's {@linkcode DialOptions.maxSendMessageSize})
+   */
+  maxSendMessageSize?: number;
+  /**
+   * Compress request messages with this encoding (`"gzip"`…; `"identity"` for none), sent as
+   * `grpc-encoding`. grpc-go: `UseCompressor`.
+   * @default {undefined} (the connection's {@linkcode DialOptions.compression}, else none)
+   */
+  compression?: string;
+  /**
+   * When the connection is in TRANSIENT_FAILURE, wait for it to become READY (until the
+   * deadline) instead of failing at once with UNAVAILABLE. grpc-go: `WaitForReady`.
+   * @default {false}
+   */
+  waitForReady?: boolean;
+}
+
+/**
+ * Options of {@linkcode newClient} and {@linkcode dial}. grpc-go: `DialOption`s.
+ *
+ * @example Dial with interceptors and default call options
+ * ```ts
+ * import { insecure, newClient } from "@seed/grpc";
+ *
+ * const conn = newClient("127.0.0.1:50051", {
+ *   credentials: insecure(),
+ *   defaultCallOptions: { timeoutMs: 5000, metadata: { "x-client": "docs" } },
+ *   unaryInterceptors: [async (call, invoker) => {
+ *     const started = performance.now();
+ *     try {
+ *       return await invoker(call);
+ *     } finally {
+ *       console.log(call.method.path, performance.now() - started);
+ *     }
+ *   }],
+ * });
+ * await conn.close();
+ * ```
+ */
+export interface DialOptions {
+  /**
+   * Transport security. grpc-go: `WithTransportCredentials`.
+   * @default {insecure()}
+   */
+  credentials?: ChannelCredentials;
+  /**
+   * `dial()` only: resolve once the connection is READY instead of at once. Without `signal`
+   * the first failed attempt rejects (UNAVAILABLE); with one, attempts go on (with backoff)
+   * until it aborts (DEADLINE_EXCEEDED for a `TimeoutError` reason, else CANCELLED). grpc-go:
+   * `WithBlock`.
+   * @default {false}
+   */
+  block?: boolean;
+  /**
+   * `dial()` with `block` only: gives up waiting when aborted. grpc-go: `DialContext`'s ctx.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Unary interceptors, the first outermost. grpc-go: `WithChainUnaryInterceptor`.
+   * @default {[]}
+   */
+  unaryInterceptors?: readonly UnaryClientInterceptor[];
+  /**
+   * Stream interceptors (for `newStream` and every streaming method), the first outermost.
+   * grpc-go: `WithChainStreamInterceptor`.
+   * @default {[]}
+   */
+  streamInterceptors?: readonly StreamClientInterceptor[];
+  /**
+   * Call options applied under every call's own. grpc-go: `WithDefaultCallOptions`.
+   * @default {undefined}
+   */
+  defaultCallOptions?: CallOptions;
+  /**
+   * Largest response message in bytes for every call. grpc-go: `MaxCallRecvMsgSize` default
+   * (defaultClientMaxReceiveMessageSize).
+   * @default {4194304}
+   */
+  maxReceiveMessageSize?: number;
+  /**
+   * Largest request message in bytes for every call. grpc-go: `MaxCallSendMsgSize` default
+   * (defaultClientMaxSendMessageSize).
+   * @default {2147483647}
+   */
+  maxSendMessageSize?: number;
+  /**
+   * Prepended to this library's `user-agent` (`"my-app/1.2 grpc-deno-seed/0.1.0"`). grpc-go:
+   * `WithUserAgent`.
+   * @default {undefined}
+   */
+  userAgent?: string;
+  /**
+   * Backoff between failed connection attempts. grpc-go: `WithConnectParams` (Backoff).
+   * @default {{ baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000 }}
+   */
+  backoff?: BackoffOptions;
+  /**
+   * The least time, in ms, a connection attempt (TCP connect and HTTP/2 handshake) is given;
+   * an attempt gets max(this, the current backoff delay). grpc-go: `WithConnectParams`
+   * (MinConnectTimeout).
+   * @default {20000}
+   */
+  minConnectTimeoutMs?: number;
+  /**
+   * Our HTTP/2 stream receive window in bytes; setting it (or `initialConnWindowSize`) turns
+   * off the BDP estimator that otherwise grows windows. Values below 65535 are ignored, as in
+   * grpc-go. grpc-go: `WithInitialWindowSize`.
+   * @default {65535} (grown dynamically by BDP estimation)
+   */
+  initialWindowSize?: number;
+  /**
+   * Our HTTP/2 connection receive window in bytes; see `initialWindowSize`. grpc-go:
+   * `WithInitialConnWindowSize`.
+   * @default {65535} (grown dynamically by BDP estimation)
+   */
+  initialConnWindowSize?: number;
+  /**
+   * Largest response header list we accept (SETTINGS_MAX_HEADER_LIST_SIZE), in bytes.
+   * grpc-go: `WithMaxHeaderListSize`.
+   * @default {16777216}
+   */
+  maxHeaderListSize?: number;
+  /**
+   * Compress requests of every call with this encoding (`"gzip"`…). grpc-go:
+   * `WithDefaultCallOptions(UseCompressor(name))`.
+   * @default {undefined} (no compression)
+   */
+  compression?: string;
+}
+/** Dial options after defaults and checks. */
+export interface ResolvedDialOptions {
+  readonly credentials: ChannelCredentials;
+  readonly unaryInterceptors: readonly UnaryClientInterceptor[];
+  readonly streamInterceptors: readonly StreamClientInterceptor[];
+  readonly defaultCallOptions: CallOptions | undefined;
+  readonly maxReceiveMessageSize: number;
+  readonly maxSendMessageSize: number;
+  readonly userAgent: string;
+  readonly backoff: Readonly<BackoffConfig>;
+  readonly minConnectTimeoutMs: number;
+  readonly transport: Readonly<TransportOptions>;
+  readonly compressor: Compressor | undefined;
+}
+
+export function checkSize(name: string, v: number | undefined, def: number, min = 0): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > 2 ** 31 - 1) {
+    throw new RangeError(
+      `Cannot use ${name}: value is ${v}, expected an integer in [${min}, 2147483647]`,
+    );
+  }
+  return v;
+}
+
+function checkMs(name: string, v: number | undefined, def: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !(v >= 0) || v === Infinity) {
+    throw new RangeError(`Cannot use ${name}: value is ${v}, expected a finite number >= 0`);
+  }
+  return v;
+}
+
+export function resolveCompressor(name: string | undefined, what: string): Compressor | undefined {
+  if (name === undefined || name === "identity") return undefined;
+  const c = getCompressor(name);
+  if (c === undefined) {
+    throw new RangeError(`Cannot use ${what}: unknown encoding ${JSON.stringify(name)}`);
+  }
+  return c;
+}
+
+export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
+  if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
+    throw new TypeError("Cannot use credentials: expected insecure()");
+  }
+  const b = o.backoff ?? {};
+  const backoff: BackoffConfig = Object.freeze({
+    baseDelayMs: checkMs("backoff.baseDelayMs", b.baseDelayMs, DEFAULT_BACKOFF.baseDelayMs),
+    multiplier: checkMs("backoff.multiplier", b.multiplier, DEFAULT_BACKOFF.multiplier),
+    jitter: checkMs("backoff.jitter", b.jitter, DEFAULT_BACKOFF.jitter),
+    maxDelayMs: checkMs("backoff.maxDelayMs", b.maxDelayMs, DEFAULT_BACKOFF.maxDelayMs),
+  });
+  if (backoff.jitter > 1) {
+    throw new RangeError(`Cannot use backoff.jitter: value is ${backoff.jitter}, expected <= 1`);
+  }
+  // grpc-go WithInitialWindowSize: "any value smaller than [64K] will be ignored".
+  let win = checkSize("initialWindowSize", o.initialWindowSize, 0);
+  let connWin = checkSize("initialConnWindowSize", o.initialConnWindowSize, 0);
+  if (win < D.DEFAULT_WINDOW_SIZE) win = 0;
+  if (connWin < D.DEFAULT_WINDOW_SIZE) connWin = 0;
+  const maxRecv = checkSize(
+    "maxReceiveMessageSize",
+    o.maxReceiveMessageSize,
+    DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
+  );
+  const transport: TransportOptions = Object.freeze({
+    ...DEFAULT_TRANSPORT_OPTIONS,
+    initialWindowSize: win || D.DEFAULT_WINDOW_SIZE,
+    initialConnWindowSize: connWin || D.DEFAULT_WINDOW_SIZE,
+    dynamicWindow: win === 0 && connWin === 0,
+    maxHeaderListSize: checkSize(
+      "maxHeaderListSize",
+      o.maxHeaderListSize,
+      D.DEFAULT_MAX_HEADER_LIST_SIZE,
+      1,
+    ),
+    maxReceiveMessageSize: maxRecv,
+  });
+  const ua = o.userAgent;
+  if (ua !== undefined && (typeof ua !== "string" || !/^[\x20-\x7e]*$/.test(ua))) {
+    throw new TypeError(`Cannot use userAgent: ${JSON.stringify(ua)} is not printable ASCII`);
+  }
+  return Object.freeze({
+    credentials: o.credentials ?? insecure(),
+    unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
+    streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+    defaultCallOptions: o.defaultCallOptions,
+    maxReceiveMessageSize: maxRecv,
+    maxSendMessageSize: checkSize(
+      "maxSendMessageSize",
+      o.maxSendMessageSize,
+      DEFAULT_MAX_SEND_MESSAGE_SIZE,
+    ),
+    userAgent: ua ? `${ua} ${USER_AGENT}` : USER_AGENT,
+    backoff,
+    minConnectTimeoutMs: checkMs(
+      "minConnectTimeoutMs",
+      o.minConnectTimeoutMs,
+      MIN_CONNECT_TIMEOUT_MS,
+    ),
+    transport,
+    compressor: resolveCompressor(o.compression, "compression"),
+  });
+}
+
+export function toMetadata(md: Metadata | MetadataInit | undefined): Metadata | undefined {
+  if (md === undefined || md === null) return undefined;
+  return md instanceof Metadata ? md : new Metadata(md);
+}
+
+// grpc-go combine(cc.dopts.callOptions, opts): per-call values win; metadata, callbacks and
+// signals of both apply.
+export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): CallOptions {
+  if (o === undefined) return d;
+  const out: CallOptions = { ...d, ...o };
+  for (const k of Object.keys(o) as (keyof CallOptions)[]) {
+    if (o[k] === undefined) (out as Record<string, unknown>)[k] = d[k];
+  }
+  const dm = toMetadata(d.metadata);
+  const om = toMetadata(o.metadata);
+  if (dm !== undefined && om !== undefined) out.metadata = dm.clone().merge(om);
+  if (d.onHeader !== undefined && o.onHeader !== undefined && d.onHeader !== o.onHeader) {
+    const a = d.onHeader, b = o.onHeader;
+    out.onHeader = (md) => {
+      a(md);
+      b(md);
+    };
+  }
+  if (d.onTrailer !== undefined && o.onTrailer !== undefined && d.onTrailer !== o.onTrailer) {
+    const a = d.onTrailer, b = o.onTrailer;
+    out.onTrailer = (md) => {
+      a(md);
+      b(md);
+    };
+  }
+  if (d.signal !== undefined && o.signal !== undefined && d.signal !== o.signal) {
+    (out as InternalCallOptions).extraSignal = d.signal;
+  }
+  if (d.timeoutMs !== undefined && o.deadline !== undefined && o.timeoutMs === undefined) {
+    // Both bound the call; the per-call deadline does not lift the default timeout.
+    out.timeoutMs = d.timeoutMs;
+  }
+  return out;
+}
+
+export interface InternalCallOptions extends CallOptions {
+  /** A second signal (the default call options' one) when both are given. */
+  extraSignal?: AbortSignal;
+}
+
+// Interceptors get options whose metadata is a Metadata they may change.
+export function forInterceptors(o: CallOptions | undefined): CallOptions & { metadata: Metadata } {
+  const md = o?.metadata;
+  return { ...o, metadata: md instanceof Metadata ? md.clone() : new Metadata(md ?? undefined) };
+}

@@ -1,0 +1,185 @@
+// The stub factory: createClient turns a service definition into an object with one method per
+// RPC, and the helpers that drive streaming calls for it (grpc-go's generated NewXxxClient).
+
+import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
+import { Code, StatusError } from "../status.ts";
+import type { Call } from "./call.ts";
+import { channelOf, ClientConn } from "./client_conn.ts";
+import type { CallOptions } from "./options.ts";
+import type { ClientStream, ResponseStream } from "./stream.ts";
+
+function noop(): void {}
+
+/** A unary method of a client made by {@linkcode createClient}. */
+export type UnaryMethod<Req, Res> = (request: Req, options?: CallOptions) => Promise<Res>;
+/** A server-streaming method: iterate the responses with `for await`. */
+export type ServerStreamingMethod<Req, Res> = (
+  request: Req,
+  options?: CallOptions,
+) => ResponseStream<Res>;
+/** A client-streaming method: sends every request of the iterable, resolves with the response. */
+export type ClientStreamingMethod<Req, Res> = (
+  requests: AsyncIterable<Req> | Iterable<Req>,
+  options?: CallOptions,
+) => Promise<Res>;
+/** A bidi-streaming method: requests are sent as the iterable yields them; iterate responses. */
+export type BidiStreamingMethod<Req, Res> = (
+  requests: AsyncIterable<Req> | Iterable<Req>,
+  options?: CallOptions,
+) => ResponseStream<Res>;
+
+/**
+ * The type of a client made by {@linkcode createClient} when no type is given: one method per
+ * `localName`, typed loosely (the service is only known at run time). Give `createClient` a
+ * type argument built from {@linkcode UnaryMethod} and friends for precise types.
+ */
+export interface UntypedClient {
+  /** The method named `localName`: unary and client-streaming ones return a promise. */
+  // deno-lint-ignore no-explicit-any
+  [localName: string]: (requestOrRequests: any, options?: CallOptions) => any;
+}
+
+/**
+ * Makes a client object from a service definition: one method per RPC, named by its
+ * `localName` (`SayHello` → `sayHello`). grpc-go: the generated `NewXxxClient`.
+ *
+ * - unary: `await client.sayHello(request, options)`
+ * - server streaming: `for await (const r of client.listFeatures(request, options))`; the
+ *   returned stream also has `headers`, `trailers` and `cancel()`
+ * - client streaming: `await client.recordRoute(requests, options)`; `requests` is any
+ *   (async) iterable; if it throws, the call is cancelled and rejects with that error's status
+ * - bidi: `for await (const r of client.routeChat(requests, options))`; requests are sent
+ *   concurrently as the iterable yields them, then the call is half-closed; an error in the
+ *   iterable cancels the call
+ *
+ * @typeParam C The client's type (defaults to {@linkcode UntypedClient}).
+ * @param service The service (from {@linkcode loadProto}).
+ * @param conn The connection its calls use.
+ * @returns The client.
+ *
+ * @example Greet with the helloworld service
+ * ```ts
+ * import { createClient, loadProto, newClient, type UnaryMethod } from "@seed/grpc";
+ *
+ * const services = await loadProto({
+ *   source: `syntax = "proto3"; package helloworld;
+ *     service Greeter { rpc SayHello (HelloRequest) returns (HelloReply); }
+ *     message HelloRequest { string name = 1; } message HelloReply { string message = 1; }`,
+ * });
+ * interface Greeter {
+ *   sayHello: UnaryMethod<{ name: string }, { message: string }>;
+ * }
+ * await using conn = newClient("127.0.0.1:50051");
+ * const greeter = createClient<Greeter>(services["helloworld.Greeter"], conn);
+ * // const { message } = await greeter.sayHello({ name: "world" });
+ * ```
+ */
+export function createClient<C extends object = UntypedClient>(
+  service: ServiceDefinition,
+  conn: ClientConn,
+): C {
+  if (!(conn instanceof ClientConn)) {
+    throw new TypeError("Cannot create client: conn is not a ClientConn");
+  }
+  const client: Record<string, unknown> = {};
+  // Without stream interceptors, streams are our own Call: use its unary fast paths.
+  const direct = channelOf(conn).opts.streamInterceptors.length === 0;
+  for (const [name, m] of Object.entries(service.methods)) {
+    const method = m as MethodDefinition<unknown, unknown>;
+    if (!method.requestStream && !method.responseStream) {
+      client[name] = (request: unknown, options?: CallOptions) =>
+        conn.invoke(method, request, options);
+    } else if (!method.requestStream) {
+      client[name] = (request: unknown, options?: CallOptions) =>
+        serverStreaming(conn, direct, method, request, options);
+    } else if (!method.responseStream) {
+      client[name] = (
+        requests: AsyncIterable<unknown> | Iterable<unknown>,
+        options?: CallOptions,
+      ) => clientStreaming(conn.newStream(method, options), direct, requests);
+    } else {
+      client[name] = (
+        requests: AsyncIterable<unknown> | Iterable<unknown>,
+        options?: CallOptions,
+      ) => {
+        const stream = conn.newStream(method, options);
+        pump(stream, requests);
+        return stream;
+      };
+    }
+  }
+  return client as C;
+}
+
+// Sends every request, then half-closes. An error from the iterable cancels the call (the
+// receiving side then fails CANCELLED, with the error as cause); an error from sending means the
+// call failed, and the receiving side reports its status. Never rejects.
+async function pump<Req>(
+  stream: ClientStream<Req, unknown>,
+  requests: AsyncIterable<Req> | Iterable<Req>,
+): Promise<void> {
+  try {
+    for await (const r of requests) {
+      try {
+        await stream.sendMsg(r);
+      } catch {
+        return;
+      }
+    }
+  } catch (err) {
+    try {
+      stream.cancel(err);
+    } catch {
+      // An intercepted stream's cancel() failed: nothing more to do.
+    }
+    return;
+  }
+  try {
+    stream.closeSend();
+  } catch {
+    // As above.
+  }
+}
+
+async function clientStreaming<Req, Res>(
+  stream: ClientStream<Req, Res>,
+  direct: boolean,
+  requests: AsyncIterable<Req> | Iterable<Req>,
+): Promise<Res> {
+  pump(stream, requests);
+  if (direct) return await (stream as Call<Req, Res>).recvUnary();
+  const res = await stream.recvMsg();
+  if (res === null) {
+    throw new StatusError(
+      Code.Internal,
+      "cardinality violation: received no response message from non-streaming RPC",
+    );
+  }
+  if (await stream.recvMsg() !== null) {
+    const err = new StatusError(
+      Code.Internal,
+      "cardinality violation: expected <EOF> for non-streaming RPCs, but received another message",
+    );
+    stream.cancel(err);
+    throw err;
+  }
+  return res;
+}
+
+function serverStreaming<Req, Res>(
+  conn: ClientConn,
+  direct: boolean,
+  method: MethodDefinition<Req, Res>,
+  request: Req,
+  options: CallOptions | undefined,
+): ClientStream<Req, Res> {
+  const stream = conn.newStream(method, options);
+  if (direct) {
+    // END_STREAM rides on the request's DATA frame.
+    (stream as Call<Req, Res>).sendLast(request).catch(noop);
+  } else {
+    stream.sendMsg(request).catch(noop);
+    stream.closeSend();
+  }
+  return stream;
+}

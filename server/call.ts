@@ -1,0 +1,359 @@
+// One server call: the handler's context and message stream — decode, decompress, encode,
+// compress, response headers and trailers, cancellation and the deadline — and running the
+// handler of each kind through its interceptors (grpc-go server.go processUnaryRPC,
+// processStreamingRPC, and transport.ServerStream's send side).
+
+import type { MethodDefinition } from "../codec.ts";
+import { Code, encodeGrpcMessage, encodeStatusDetails, StatusError } from "../status.ts";
+import { Metadata } from "../metadata.ts";
+import {
+  type Compressor,
+  getCompressor,
+  negotiateEncoding,
+  supportedEncodings,
+} from "../compression.ts";
+import { encodeBinaryHeader, errorMessage } from "../internal/wire.ts";
+import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
+import type { ServerStream } from "../transport/http2_server.ts";
+import type {
+  BidiStreamingHandler,
+  ClientStreamingHandler,
+  Handler,
+  ServerContext,
+  ServerStreamingHandler,
+  UnaryHandler,
+} from "./handler.ts";
+import { chainStream, chainUnary, type ServerCallStream } from "./interceptors.ts";
+import type { ResolvedServerOptions } from "./options.ts";
+
+const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError");
+const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
+
+/** One call on the server: implements the handler context and the message stream. */
+export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
+  readonly #opts: ResolvedServerOptions;
+  readonly #s: ServerStream;
+  readonly #m: MethodDefinition;
+  readonly #conn: Deno.Conn;
+  readonly #decompressor: Compressor | undefined;
+  readonly deadline: number | undefined;
+  #metadata: Metadata | undefined;
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  readonly #deadlines: DeadlineTimers;
+  /** @internal DeadlineEntry bookkeeping. */
+  deadlineBucket = 0;
+  #headerMd: Metadata | undefined;
+  #trailerMd: Metadata | undefined;
+  #encoding: string | undefined;
+  #compressor: Compressor | undefined;
+  #compressMessages = true;
+  #done = false;
+  requestCompressed = false;
+
+  constructor(
+    opts: ResolvedServerOptions,
+    deadlines: DeadlineTimers,
+    s: ServerStream,
+    m: MethodDefinition,
+    conn: Deno.Conn,
+    decompressor: Compressor | undefined,
+    deadline: number | undefined,
+  ) {
+    this.#opts = opts;
+    this.#deadlines = deadlines;
+    this.#s = s;
+    this.#m = m;
+    this.#conn = conn;
+    this.#decompressor = decompressor;
+    this.deadline = deadline;
+    s.onCancel = () => this.#abort(CANCELLED_REASON);
+    if (deadline !== undefined) deadlines.add(this, deadline);
+    // Response encoding: the server's choice, else the request's (grpc-go), if the client takes it.
+    const want = opts.compression ?? (decompressor !== undefined ? decompressor.name : undefined);
+    if (want !== undefined) this.#chooseEncoding(want);
+  }
+
+  get method(): string {
+    return this.#m.path;
+  }
+
+  get context(): ServerContext {
+    return this;
+  }
+
+  get metadata(): Metadata {
+    return this.#metadata ??= Metadata.fromHeaders(this.#s.headers);
+  }
+
+  get peer(): Deno.Addr | undefined {
+    try {
+      return this.#conn.remoteAddr;
+    } catch {
+      return undefined;
+    }
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#abortReason !== undefined) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** @internal The shared deadline timer calls this once the call's deadline has passed. */
+  onDeadline(): void {
+    if (this.#done) return;
+    this.#abort(DEADLINE_REASON);
+    // The client is told now, whatever the handler does next.
+    this.#finish(new StatusError(Code.DeadlineExceeded, "context deadline exceeded"));
+  }
+
+  #chooseEncoding(name: string): void {
+    const accept = this.#s.acceptEncoding;
+    const c = getCompressor(name);
+    if (c === undefined) return;
+    // The request's own encoding is acceptable even without grpc-accept-encoding.
+    if (negotiateEncoding(accept, name) !== undefined || name === this.#s.encoding) {
+      this.#encoding = name;
+      this.#compressor = c;
+    }
+  }
+
+  setHeader(md: Metadata): void {
+    if (this.#s.headersSent) return;
+    if (this.#headerMd === undefined) this.#headerMd = md.clone();
+    else for (const [k, v] of md) this.#headerMd.append(k, v);
+  }
+
+  sendHeader(md?: Metadata): void {
+    if (md !== undefined) this.setHeader(md);
+    this.#sendHeaders();
+  }
+
+  setTrailer(md: Metadata): void {
+    if (this.#trailerMd === undefined) this.#trailerMd = md.clone();
+    else for (const [k, v] of md) this.#trailerMd.append(k, v);
+  }
+
+  setCompression(encoding: string): void {
+    if (this.#s.headersSent) return;
+    if (encoding === "identity") {
+      this.#encoding = undefined;
+      this.#compressor = undefined;
+      return;
+    }
+    if (getCompressor(encoding) === undefined) {
+      throw new RangeError(`Cannot set compression: unknown encoding "${encoding}"`);
+    }
+    this.#chooseEncoding(encoding);
+  }
+
+  setMessageCompression(enabled: boolean): void {
+    this.#compressMessages = enabled;
+  }
+
+  #sendHeaders(): void {
+    const s = this.#s;
+    if (s.headersSent) return;
+    const extra: string[] = [];
+    if (this.#encoding !== undefined) extra.push("grpc-encoding", this.#encoding);
+    extra.push("grpc-accept-encoding", supportedEncodings());
+    this.#headerMd?.appendTo(extra);
+    s.sendHeaders(extra);
+  }
+
+  async recvMsg(): Promise<unknown | null> {
+    const s = this.#s;
+    const received = await s.recvMsg();
+    if (received === null) return null;
+    let bytes: Uint8Array = received;
+    const compressed = s.recvCompressed;
+    this.requestCompressed = compressed;
+    if (compressed) {
+      if (this.#decompressor === undefined) {
+        // PROTOCOL-HTTP2.md: the compressed flag without grpc-encoding is a protocol error.
+        throw new StatusError(
+          Code.Internal,
+          "grpc: compressed flag set with identity or empty encoding",
+        );
+      }
+      bytes = this.#decompressor.decompress(bytes, this.#opts.maxReceiveMessageSize);
+    }
+    try {
+      return this.#m.requestCodec.decode(bytes);
+    } catch (err) {
+      throw new StatusError(Code.Internal, `Cannot decode request: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async sendMsg(message: unknown): Promise<void> {
+    if (this.#done) throw this.#abortStatus();
+    let data: Uint8Array;
+    try {
+      data = this.#m.responseCodec.encode(message);
+    } catch (err) {
+      throw new StatusError(Code.Internal, `Cannot encode response: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    if (data.length > this.#opts.maxSendMessageSize) {
+      throw new StatusError(
+        Code.ResourceExhausted,
+        `Cannot send message: size ${data.length} exceeds maxSendMessageSize ${this.#opts.maxSendMessageSize}`,
+      );
+    }
+    let compressed = false;
+    if (
+      this.#compressor !== undefined && this.#compressMessages &&
+      data.length >= this.#opts.compressionMinSize
+    ) {
+      data = this.#compressor.compress(data);
+      compressed = true;
+    }
+    if (!this.#s.headersSent) this.#sendHeaders();
+    await this.#s.sendMsg(data, compressed);
+  }
+
+  #abortStatus(): StatusError {
+    return this.#abortReason === DEADLINE_REASON
+      ? new StatusError(Code.DeadlineExceeded, "context deadline exceeded")
+      : new StatusError(Code.Canceled, "context canceled");
+  }
+
+  // Sends trailers with the call's status (once).
+  #finish(err: StatusError | null): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#deadlines.remove(this);
+    const s = this.#s;
+    if (s.cancelled) return;
+    const extra: string[] = [];
+    if (!s.headersSent) {
+      // Trailers-only: response metadata goes into the one block.
+      if (this.#encoding !== undefined && err === null) extra.push("grpc-encoding", this.#encoding);
+      this.#headerMd?.appendTo(extra);
+    }
+    this.#trailerMd?.appendTo(extra);
+    if (err === null) {
+      s.sendTrailers(Code.OK, "", extra);
+      return;
+    }
+    err.metadata.appendTo(extra);
+    if (err.details.length > 0) {
+      const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
+      extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
+    }
+    s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage), extra);
+  }
+
+  /** Runs a unary handler through the interceptor chain. */
+  async runUnary(handler: UnaryHandler): Promise<void> {
+    try {
+      const req = await this.recvMsg();
+      if (req === null) {
+        throw new StatusError(Code.Internal, "grpc: server received no request message");
+      }
+      const ics = this.#opts.unaryInterceptors;
+      let res: unknown;
+      if (ics.length === 0) res = await handler(req, this);
+      else res = await chainUnary(ics, 0, { method: this.#m }, handler)(req, this);
+      if (this.#done) return;
+      await this.sendMsg(res);
+      this.#finish(null);
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#end();
+    }
+  }
+
+  /** Runs a streaming handler (any of the three kinds) through the interceptor chain. */
+  async runStreaming(handler: Handler): Promise<void> {
+    const m = this.#m;
+    const inner = (stream: ServerCallStream) => runStreamHandler(m, handler, stream);
+    try {
+      const ics = this.#opts.streamInterceptors;
+      if (ics.length === 0) await inner(this);
+      else await chainStream(ics, 0, { method: m }, inner)(this);
+      this.#finish(null);
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#end();
+    }
+  }
+
+  // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
+  // code that cannot be encoded) must not become an unhandled rejection.
+  #fail(err: unknown): void {
+    try {
+      this.#finish(toStatusError(err));
+    } catch {
+      // #end() below still releases the handler slot.
+    }
+  }
+
+  // The handler has returned: release its slot (after an INTERNAL status if it sent none).
+  #end(): void {
+    if (!this.#done) this.#finish(new StatusError(Code.Internal, "Handler ended without status"));
+    this.#deadlines.remove(this);
+    this.#s.handlerDone();
+  }
+}
+
+async function runStreamHandler(
+  m: MethodDefinition,
+  handler: Handler,
+  stream: ServerCallStream,
+): Promise<void> {
+  const ctx = stream.context;
+  if (!m.requestStream) {
+    // Server streaming: one request, then the handler's responses.
+    const req = await stream.recvMsg();
+    if (req === null) {
+      throw new StatusError(Code.Internal, "grpc: server received no request message");
+    }
+    const out = (handler as ServerStreamingHandler)(req, ctx);
+    await sendAll(out, stream);
+    return;
+  }
+  const requests = requestIterable(stream);
+  if (!m.responseStream) {
+    const res = await (handler as ClientStreamingHandler)(requests, ctx);
+    await stream.sendMsg(res);
+    return;
+  }
+  await sendAll((handler as BidiStreamingHandler)(requests, ctx), stream);
+}
+
+async function sendAll(out: AsyncIterable<unknown> | Iterable<unknown>, stream: ServerCallStream) {
+  const signal = stream.context.signal;
+  for await (const res of out) {
+    if (signal.aborted) break;
+    await stream.sendMsg(res);
+  }
+}
+
+async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknown> {
+  while (true) {
+    const m = await stream.recvMsg();
+    if (m === null) return;
+    yield m;
+  }
+}
+
+function toStatusError(err: unknown): StatusError {
+  if (err instanceof StatusError) return err;
+  // Any other error is UNKNOWN (the message of a plain Error is passed on, as grpc-go does).
+  return StatusError.from(err);
+}

@@ -1,0 +1,69 @@
+// What a service implementation is made of: the four handler kinds and the context every
+// handler gets (grpc-go server.go's methodHandler / StreamHandler, and the handler's ctx).
+
+import type { Metadata } from "../metadata.ts";
+
+/** The context every handler and interceptor gets: metadata, cancellation, response metadata. */
+export interface ServerContext {
+  /** The full method path, e.g. `/helloworld.Hello/SayHello`. */
+  readonly method: string;
+  /** The request metadata (headers). */
+  readonly metadata: Metadata;
+  /** Aborts when the client cancels, the deadline passes, or the server stops. */
+  readonly signal: AbortSignal;
+  /** The call's deadline (epoch ms), when the client sent `grpc-timeout`. */
+  readonly deadline: number | undefined;
+  /** The client's address. */
+  readonly peer: Deno.Addr | undefined;
+  /** Whether the request message most recently received was compressed. */
+  readonly requestCompressed: boolean;
+  /** Adds metadata to the response headers (sent with the first message, or at the end). */
+  setHeader(metadata: Metadata): void;
+  /** Sends the response headers now, with `metadata` added. grpc-go: grpc.SendHeader. */
+  sendHeader(metadata?: Metadata): void;
+  /** Adds metadata to the trailers. grpc-go: grpc.SetTrailer. */
+  setTrailer(metadata: Metadata): void;
+  /** Compresses responses with this encoding (before headers are sent); `"identity"` for none. */
+  setCompression(encoding: string): void;
+  /** Turns compression of the following response messages on or off (encoding stays). */
+  setMessageCompression(enabled: boolean): void;
+}
+
+/** A unary handler: `async (request, ctx) => response`. */
+export type UnaryHandler<Req = unknown, Res = unknown> = (
+  request: Req,
+  ctx: ServerContext,
+) => Res | Promise<Res>;
+/** A server-streaming handler: an async generator `async function* (request, ctx)`. */
+export type ServerStreamingHandler<Req = unknown, Res = unknown> = (
+  request: Req,
+  ctx: ServerContext,
+) => AsyncIterable<Res> | Iterable<Res>;
+/** A client-streaming handler: `async (requests, ctx) => response`. */
+export type ClientStreamingHandler<Req = unknown, Res = unknown> = (
+  requests: AsyncIterable<Req>,
+  ctx: ServerContext,
+) => Res | Promise<Res>;
+/** A bidi-streaming handler: `(requests, ctx) => AsyncIterable<response>`. */
+export type BidiStreamingHandler<Req = unknown, Res = unknown> = (
+  requests: AsyncIterable<Req>,
+  ctx: ServerContext,
+) => AsyncIterable<Res> | Iterable<Res>;
+
+/** Any of the four handler kinds. */
+export type Handler = (
+  // One signature for the four kinds, so handler parameters are inferred in an implementation
+  // object literal (a union of function types would leave them implicitly `any`): the first
+  // argument is the request (unary, server streaming) or an AsyncIterable of requests.
+  // deno-lint-ignore no-explicit-any
+  requestOrRequests: any,
+  ctx: ServerContext,
+  // deno-lint-ignore no-explicit-any
+) => any;
+
+/**
+ * A service implementation: handlers keyed by lowerCamelCase method name (`sayHello`), each one
+ * of {@linkcode UnaryHandler}, {@linkcode ServerStreamingHandler},
+ * {@linkcode ClientStreamingHandler} or {@linkcode BidiStreamingHandler} by the method's kind.
+ */
+export type ServiceImplementation = Record<string, Handler>;

@@ -1,0 +1,201 @@
+// Server options: ServerOptions, their defaults and checks, and the transport's view of them
+// (grpc-go server.go's serverOptions and defaultServerOptions).
+
+import { getCompressor } from "../compression.ts";
+import type { ServerTransportOptions } from "../transport/http2_server.ts";
+import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
+import * as D from "../transport/defaults.ts";
+import type { StreamServerInterceptor, UnaryServerInterceptor } from "./interceptors.ts";
+
+/** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
+export interface ServerOptions {
+  /**
+   * Largest request message in bytes (after decompression); larger fails RESOURCE_EXHAUSTED.
+   * grpc-go: MaxRecvMsgSize.
+   * @default {4194304}
+   */
+  maxReceiveMessageSize?: number;
+  /**
+   * Largest response message in bytes; larger fails RESOURCE_EXHAUSTED. grpc-go: MaxSendMsgSize.
+   * @default {2147483647}
+   */
+  maxSendMessageSize?: number;
+  /**
+   * Time a new connection has to send the HTTP/2 preface and SETTINGS before it is closed, in
+   * ms. grpc-go: ConnectionTimeout.
+   * @default {120000}
+   */
+  connectionTimeoutMs?: number;
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS, and the cap on running handlers per connection. grpc-go:
+   * MaxConcurrentStreams.
+   * @default {4294967295} (unlimited)
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Stream flow-control window in bytes; setting it (or `initialConnWindowSize`) turns off the
+   * BDP estimator. grpc-go: InitialWindowSize.
+   * @default {65535}, grown by BDP estimation up to 16 MiB
+   */
+  initialWindowSize?: number;
+  /**
+   * Connection flow-control window in bytes. grpc-go: InitialConnWindowSize.
+   * @default {65535}, grown by BDP estimation up to 16 MiB
+   */
+  initialConnWindowSize?: number;
+  /**
+   * Largest request header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE). grpc-go:
+   * MaxHeaderListSize.
+   * @default {16777216}
+   */
+  maxHeaderListSize?: number;
+  /** Keepalive enforcement against PING floods. grpc-go: KeepaliveEnforcementPolicy. */
+  keepaliveEnforcementPolicy?: {
+    /**
+     * Minimum time between client pings, in ms; closer pings are strikes, and the third strike
+     * closes the connection with GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
+     * @default {300000}
+     */
+    minTimeMs?: number;
+    /**
+     * Allow pings when no call is active.
+     * @default {false}
+     */
+    permitWithoutStream?: boolean;
+  };
+  /** Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor. */
+  unaryInterceptors?: UnaryServerInterceptor[];
+  /** Stream interceptors; the first is the outermost. grpc-go: ChainStreamInterceptor. */
+  streamInterceptors?: StreamServerInterceptor[];
+  /**
+   * Encoding for responses (e.g. `"gzip"`), used when the client accepts it. Without it, a
+   * response uses the request's encoding, as grpc-go does. Handlers can override per call.
+   * @default {undefined}
+   */
+  compression?: string;
+  /**
+   * Responses smaller than this many bytes are sent uncompressed.
+   * @default {0}
+   */
+  compressionMinSize?: number;
+}
+
+/** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
+export interface ResolvedServerOptions {
+  /** See {@linkcode ServerOptions.maxReceiveMessageSize}. */
+  readonly maxReceiveMessageSize: number;
+  /** See {@linkcode ServerOptions.maxSendMessageSize}. */
+  readonly maxSendMessageSize: number;
+  /** See {@linkcode ServerOptions.connectionTimeoutMs}. */
+  readonly connectionTimeoutMs: number;
+  /** See {@linkcode ServerOptions.compression}; `undefined` for none. */
+  readonly compression: string | undefined;
+  /** See {@linkcode ServerOptions.compressionMinSize}. */
+  readonly compressionMinSize: number;
+  /** See {@linkcode ServerOptions.maxConcurrentStreams}. */
+  readonly maxConcurrentStreams: number;
+  /** See {@linkcode ServerOptions.initialWindowSize}. */
+  readonly initialWindowSize: number;
+  /** See {@linkcode ServerOptions.initialConnWindowSize}. */
+  readonly initialConnWindowSize: number;
+  /** Whether BDP estimation may grow the windows (false once a window option is set). */
+  readonly dynamicWindow: boolean;
+  /** See {@linkcode ServerOptions.maxHeaderListSize}. */
+  readonly maxHeaderListSize: number;
+  /** See `keepaliveEnforcementPolicy.minTimeMs` in {@linkcode ServerOptions}. */
+  readonly keepaliveMinTimeMs: number;
+  /** See `keepaliveEnforcementPolicy.permitWithoutStream` in {@linkcode ServerOptions}. */
+  readonly permitKeepaliveWithoutStream: boolean;
+  /** See {@linkcode ServerOptions.unaryInterceptors}. */
+  readonly unaryInterceptors: readonly UnaryServerInterceptor[];
+  /** See {@linkcode ServerOptions.streamInterceptors}. */
+  readonly streamInterceptors: readonly StreamServerInterceptor[];
+}
+
+/**
+ * Resolves and checks server options once, filling in grpc-go's defaults.
+ * @param o The options as given.
+ * @returns A frozen object with every option set.
+ * @throws {RangeError} When a value is out of range.
+ * @example The defaults
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { resolveServerOptions } from "@seed/grpc";
+ * const o = resolveServerOptions({});
+ * assertEquals(o.maxReceiveMessageSize, 4 * 1024 * 1024);
+ * assertEquals(o.connectionTimeoutMs, 120_000);
+ * ```
+ */
+export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
+  const size = (name: string, v: number | undefined, def: number, min = 0, max = 2 ** 31 - 1) => {
+    if (v === undefined) return def;
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(
+        `Cannot create server: ${name} must be an integer in [${min}, ${max}], got ${v}`,
+      );
+    }
+    return v;
+  };
+  if (
+    o.compression !== undefined && o.compression !== "identity" && !getCompressor(o.compression)
+  ) {
+    throw new RangeError(`Cannot create server: unknown compression "${o.compression}"`);
+  }
+  const kp = o.keepaliveEnforcementPolicy ?? {};
+  const W = D.DEFAULT_WINDOW_SIZE;
+  return Object.freeze({
+    maxReceiveMessageSize: size(
+      "maxReceiveMessageSize",
+      o.maxReceiveMessageSize,
+      D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
+    ),
+    maxSendMessageSize: size(
+      "maxSendMessageSize",
+      o.maxSendMessageSize,
+      D.DEFAULT_MAX_SEND_MESSAGE_SIZE,
+    ),
+    connectionTimeoutMs: size("connectionTimeoutMs", o.connectionTimeoutMs, 120_000, 1),
+    compression: o.compression === "identity" ? undefined : o.compression,
+    compressionMinSize: size("compressionMinSize", o.compressionMinSize, 0),
+    maxConcurrentStreams: size(
+      "maxConcurrentStreams",
+      o.maxConcurrentStreams,
+      D.UNLIMITED_STREAMS,
+      1,
+      2 ** 32 - 1,
+    ),
+    initialWindowSize: size("initialWindowSize", o.initialWindowSize, W, W),
+    initialConnWindowSize: size("initialConnWindowSize", o.initialConnWindowSize, W, W),
+    dynamicWindow: o.initialWindowSize === undefined && o.initialConnWindowSize === undefined,
+    maxHeaderListSize: size(
+      "maxHeaderListSize",
+      o.maxHeaderListSize,
+      D.DEFAULT_MAX_HEADER_LIST_SIZE,
+      1024,
+      2 ** 32 - 1,
+    ),
+    keepaliveMinTimeMs: size(
+      "keepaliveEnforcementPolicy.minTimeMs",
+      kp.minTimeMs,
+      D.KEEPALIVE_MIN_TIME_MS,
+    ),
+    permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
+    unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
+    streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+  });
+}
+
+/** The transport's view of the options. */
+export function transportOptions(o: ResolvedServerOptions): ServerTransportOptions {
+  return Object.freeze({
+    ...DEFAULT_TRANSPORT_OPTIONS,
+    initialWindowSize: o.initialWindowSize,
+    initialConnWindowSize: o.initialConnWindowSize,
+    dynamicWindow: o.dynamicWindow,
+    maxHeaderListSize: o.maxHeaderListSize,
+    maxConcurrentStreams: o.maxConcurrentStreams,
+    maxReceiveMessageSize: o.maxReceiveMessageSize,
+    keepaliveMinTimeMs: o.keepaliveMinTimeMs,
+    permitKeepaliveWithoutStream: o.permitKeepaliveWithoutStream,
+  });
+}
