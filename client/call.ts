@@ -6,7 +6,6 @@ import type { MethodDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
-import { encodeTimeout } from "../internal/timeout.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
 import {
   ClientStream as TransportStream,
@@ -189,7 +188,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     if (t !== null) {
       let r: TransportStream | Promise<TransportStream> | undefined;
       try {
-        r = t.newStream(this.#requestHeaders(), this.#maxRecv);
+        r = t.newStream(this.#requestHeaders(), this.#maxRecv, this.#deadline);
       } catch {
         // Draining or closed since: the slow path below picks another transport.
       }
@@ -198,15 +197,15 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
         return;
       }
       if (r !== undefined) {
-        this.#startOpen(r);
+        this.#startOpen(t, r);
         return;
       }
     }
-    this.#startOpen(undefined);
+    this.#startOpen(undefined, undefined);
   }
 
-  #startOpen(pending: Promise<TransportStream> | undefined): void {
-    const p = this.#openAsync(pending);
+  #startOpen(t: ClientTransport | undefined, wait: Promise<TransportStream> | undefined): void {
+    const p = this.#openAsync(t, wait);
     // Failures reach the caller through sendMsg/recvMsg; this copy must not go unhandled.
     p.catch(noop);
     // #openAsync may have attached synchronously (and cleared #opening) before returning.
@@ -216,30 +215,29 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #requestHeaders(): string[] {
     const prefix = this.#ch.headerPrefix(this.method.path);
     const c = this.#compressor;
-    if (c === undefined && this.#metadata === undefined && this.#deadline === Infinity) {
-      return prefix;
-    }
+    if (c === undefined && this.#metadata === undefined) return prefix;
     const h = prefix.slice();
     if (c !== undefined) h.push("grpc-encoding", c.name);
-    // grpc-go: the timeout is what is left of the deadline when the stream is created.
-    if (this.#deadline !== Infinity) {
-      h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
-    }
     this.#metadata?.appendTo(h);
+    // grpc-timeout: the transport adds what is left of #deadline when it writes the HEADERS.
     return h;
   }
 
-  /** Opens the attempt's stream, waiting for a connection or a stream slot when needed. */
+  /**
+   * Opens the attempt's stream, waiting for a connection or a stream slot when needed. `wait`
+   * is a slot wait `pendingOn` already gave.
+   */
   async #openAsync(
-    pending: Promise<TransportStream> | undefined,
+    pendingOn: ClientTransport | undefined,
+    wait: Promise<TransportStream> | undefined,
   ): Promise<TransportStream> {
     try {
       for (;;) {
         if (this.#done) throw this.#error!;
-        let r = pending;
-        pending = undefined;
-        let t: ClientTransport | undefined;
-        if (r === undefined) {
+        let r = wait;
+        let t = pendingOn;
+        wait = pendingOn = undefined;
+        if (r === undefined || t === undefined) {
           const picked = this.#ch.pick(this.#waitForReady);
           if (picked instanceof ClientTransport) {
             t = picked;
@@ -254,7 +252,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
           }
           if (this.#done) throw this.#error!;
           try {
-            const s = t.newStream(this.#requestHeaders(), this.#maxRecv);
+            const s = t.newStream(this.#requestHeaders(), this.#maxRecv, this.#deadline);
             if (s instanceof TransportStream) {
               this.#attach(s);
               return s;
@@ -265,28 +263,25 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
             throw err;
           }
         }
-        // Waiting for a MAX_CONCURRENT_STREAMS slot: the wait can't be withdrawn, so race it
-        // with the call's cancellation and cancel a stream that comes too late.
-        const late = r;
+        // Waiting for a MAX_CONCURRENT_STREAMS slot. Cancelling the call withdraws the wait,
+        // so no stream is ever opened for it (opening and resetting it would count against
+        // the server's rapid-reset budget).
+        const slot = r, on = t;
         let s: TransportStream;
         try {
-          s = await new Promise<TransportStream>((resolve, reject) => {
-            this.#abortHook = reject;
-            late.then(resolve, reject);
-          });
+          this.#abortHook = (err) => void on.withdraw(slot, err);
+          s = await slot;
         } catch (err) {
-          if (this.#done) {
-            late.then((s) => s.cancel(this.#error!, ErrorCode.CANCEL), noop);
-            throw this.#error!;
-          }
+          if (this.#done) throw this.#error!;
           // The transport went away (GOAWAY, closed) before the stream existed: nothing was
-          // sent, so try again elsewhere.
-          if (++this.#attempts < MAX_CALL_ATTEMPTS * 2) continue;
+          // sent, so try again elsewhere. (Otherwise the deadline passed while waiting.)
+          if (this.#retryOpen(on, err)) continue;
           throw err;
         } finally {
           this.#abortHook = null;
         }
         if (this.#done) {
+          // Granted just before the call ended (the wait was already over).
           s.cancel(this.#error!, ErrorCode.CANCEL);
           throw this.#error!;
         }
@@ -331,7 +326,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #retry(): void {
     this.#attempts++;
     this.#ts = null;
-    this.#startOpen(undefined);
+    this.#startOpen(undefined, undefined);
   }
 
   // ---- sending -----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // What a service implementation is made of: the four handler kinds and the context every
 // handler gets (grpc-go server.go's methodHandler / StreamHandler, and the handler's ctx).
 
-import type { Metadata } from "../metadata.ts";
+import type { Metadata, MetadataInit } from "../metadata.ts";
 
 /** The context every handler and interceptor gets: metadata, cancellation, response metadata. */
 export interface ServerContext {
@@ -17,12 +17,16 @@ export interface ServerContext {
   readonly peer: Deno.Addr | undefined;
   /** Whether the request message most recently received was compressed. */
   readonly requestCompressed: boolean;
-  /** Adds metadata to the response headers (sent with the first message, or at the end). */
-  setHeader(metadata: Metadata): void;
+  /**
+   * Adds metadata to the response headers (sent with the first message, or at the end): a
+   * `Metadata`, or what its constructor takes (`{ "x-key": "value" }`, pairs). grpc-go:
+   * grpc.SetHeader.
+   */
+  setHeader(metadata: Metadata | MetadataInit): void;
   /** Sends the response headers now, with `metadata` added. grpc-go: grpc.SendHeader. */
-  sendHeader(metadata?: Metadata): void;
-  /** Adds metadata to the trailers. grpc-go: grpc.SetTrailer. */
-  setTrailer(metadata: Metadata): void;
+  sendHeader(metadata?: Metadata | MetadataInit): void;
+  /** Adds metadata to the trailers (as setHeader takes it). grpc-go: grpc.SetTrailer. */
+  setTrailer(metadata: Metadata | MetadataInit): void;
   /** Compresses responses with this encoding (before headers are sent); `"identity"` for none. */
   setCompression(encoding: string): void;
   /** Turns compression of the following response messages on or off (encoding stays). */
