@@ -8,6 +8,7 @@ import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
 import {
+  callEnded,
   ClientStream as TransportStream,
   ClientTransport,
   TransportDrainingError,
@@ -24,8 +25,6 @@ const MAX_CALL_ATTEMPTS = 5;
 const RETRY_BUFFER_SIZE = 256 * 1024;
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const RESOLVED: Promise<void> = Promise.resolve();
 
 function noop(): void {}
 
@@ -377,7 +376,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   }
 
   #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
-    if (this.#done) return this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
+    // Sending after the end is reported, not dropped in silence (grpc-go SendMsg: io.EOF).
+    if (this.#done) return Promise.reject(this.#error ?? callEnded());
     let m: Sent;
     try {
       m = this.#encode(message, compress);

@@ -259,6 +259,37 @@ Deno.test("bidi: once the server ended the call, the request pump stops and retu
   });
 });
 
+Deno.test("bidi: an async iterable waiting for its next request is closed when the call ends", async () => {
+  let returned = false;
+  const requests: AsyncIterable<M> = {
+    [Symbol.asyncIterator]: () => {
+      let first = true;
+      return {
+        next: () => {
+          if (!first) return new Promise<IteratorResult<M>>(() => {}); // never produces
+          first = false;
+          return Promise.resolve({ value: { text: "only" }, done: false });
+        },
+        return: () => {
+          returned = true;
+          return Promise.resolve({ value: undefined, done: true });
+        },
+      };
+    },
+  };
+  await withServer({}, {
+    async *chat(ms: AsyncIterable<M>) {
+      for await (const m of ms) {
+        yield m;
+        return;
+      }
+    },
+  }, async (c) => {
+    assertEquals((await collect(c.chat(requests, SAFETY))).map((m) => m.text), ["only"]);
+    await until(() => returned, "the iterable's return()");
+  });
+});
+
 Deno.test("sendMsg after the server ended the call rejects (grpc-go: io.EOF)", async () => {
   await withServer({}, {
     async upload(ms: AsyncIterable<M>) {

@@ -27,6 +27,14 @@ export class TransportDrainingError extends Error {
   }
 }
 
+/**
+ * What sending on a call that already ended rejects with, when it ended OK: grpc-go's SendMsg
+ * returns io.EOF there, and the status is what the receiving side reports.
+ */
+export function callEnded(): StatusError {
+  return new StatusError(Code.FailedPrecondition, "Cannot send message: the call has ended");
+}
+
 /** One outgoing call. */
 export class ClientStream extends Http2Stream {
   readonly transport: ClientTransport;
@@ -57,11 +65,14 @@ export class ClientStream extends Http2Stream {
     });
   }
 
-  /** Sends one message (and END_STREAM with it when `endStream`). */
+  /**
+   * Sends one message (and END_STREAM with it when `endStream`). Once our side is over (the
+   * call ended, or we sent END_STREAM) it rejects: with the call's error, or with
+   * {@linkcode callEnded} when it ended OK (grpc-go SendMsg: io.EOF).
+   */
   sendMsg(data: Uint8Array, compressed: boolean, endStream = false): Promise<void> {
     if (this.state === StreamState.CLOSED || this.state === StreamState.HALF_CLOSED_LOCAL) {
-      const err = this.error;
-      return err !== null ? Promise.reject(err) : Promise.resolve();
+      return Promise.reject(this.error ?? callEnded());
     }
     return this.transport.sendMessage(this, data, compressed, endStream);
   }

@@ -369,6 +369,17 @@ Deno.test("sendMsg after the call failed rejects with its error", async () => {
   client.close();
 });
 
+Deno.test("sendMsg after the server ended the call OK rejects FAILED_PRECONDITION (grpc-go: io.EOF)", async () => {
+  const { client, peer } = await rawClient();
+  const s = await client.newStream(req());
+  peer.headers(1, [...resp(), ...ok()], { endStream: true }).send();
+  assertEquals(await s.recvMsg(), null);
+  const err = await assertRejects(() => s.sendMsg(new Uint8Array([1]), false), StatusError);
+  assertEquals(err.code, Code.FailedPrecondition);
+  assertEquals(err.rawMessage, "Cannot send message: the call has ended");
+  client.close();
+});
+
 Deno.test("A response header list over our maxHeaderListSize fails INTERNAL and resets FRAME_SIZE_ERROR; HPACK stays in sync", async () => {
   const { client, peer } = await rawClient({ maxHeaderListSize: 500 });
   const a = await client.newStream(req());
