@@ -103,12 +103,13 @@ async function statusOf(p: Promise<unknown>): Promise<StatusError> {
   return err;
 }
 
+/** Polls `cond` until it holds; the 30 s limit is a safety net, not part of the test. */
 function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
   return new Promise((resolve, reject) => {
-    let n = 0;
     const tick = () => {
       if (cond()) return resolve();
-      if (++n > 1000) return reject(new Error(`timed out waiting for ${what}`));
+      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}`));
       setTimeout(tick, 10);
     };
     tick();
