@@ -13,7 +13,7 @@ import {
   createClient,
   dial,
   loadProto,
-  Metadata,
+  type Metadata,
   Server,
   type ServerContext,
   type ServerOptions,
