@@ -5,7 +5,7 @@
  * @module
  */
 
-import { decodeBinaryHeader, encodeBinaryHeader } from "./internal/wire.ts";
+import { decodeBinaryHeader, encodeBinaryHeader } from "./internal/headers.ts";
 
 /**
  * A metadata value: a `string` for ASCII keys, a `Uint8Array` for keys ending in `-bin`.

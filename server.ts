@@ -80,7 +80,8 @@ export class Server {
   readonly #opts: ResolvedServerOptions;
   readonly #transportOpts: ServerTransportOptions;
   readonly #routes = new Map<string, Route>();
-  readonly #services = new Set<string>();
+  readonly #services = new Map<string, ServiceDefinition>();
+  readonly #gracefulStopHooks: (() => void)[] = [];
   readonly #quit = new OnceEvent();
   readonly #done = new OnceEvent();
   readonly #listeners = new Set<Deno.Listener>();
@@ -130,7 +131,7 @@ export class Server {
         throw new TypeError(`Cannot add service: handler "${key}" is not a function`);
       }
     }
-    this.#services.add(service.name);
+    this.#services.set(service.name, service);
     for (const m of Object.values(service.methods)) {
       this.#routes.set(m.path, {
         method: m,
@@ -138,6 +139,45 @@ export class Server {
         service: service.name,
       });
     }
+  }
+
+  /**
+   * The registered services, keyed by fully qualified name, in registration order. grpc-go:
+   * `Server.GetServiceInfo` (server reflection lists these).
+   * @returns A new map each call; the definitions are the ones given to `addService`.
+   * @example List registered services
+   * ```ts
+   * import { loadProto, Server } from "@seed/grpc";
+   * import { assertEquals } from "@std/assert";
+   * const s = await loadProto({ source: `syntax = "proto3"; package p;
+   *   service S { rpc Do (M) returns (M); } message M {}` });
+   * const server = new Server();
+   * server.addService(s["p.S"], {});
+   * assertEquals([...server.getServiceInfo().keys()], ["p.S"]);
+   * ```
+   */
+  getServiceInfo(): Map<string, ServiceDefinition> {
+    return new Map(this.#services);
+  }
+
+  /**
+   * Runs `hook` once, synchronously, when {@linkcode Server.gracefulStop} starts: before
+   * listeners close and connections drain. The health service uses it to report NOT_SERVING
+   * first, so load balancers stop sending before the drain.
+   * @param hook Called with no arguments; what it throws is ignored.
+   * @example Log when draining starts
+   * ```ts
+   * import { Server } from "@seed/grpc";
+   * import { assert } from "@std/assert";
+   * const server = new Server();
+   * let draining = false;
+   * server.onGracefulStop(() => draining = true);
+   * await server.gracefulStop();
+   * assert(draining);
+   * ```
+   */
+  onGracefulStop(hook: () => void): void {
+    this.#gracefulStopHooks.push(hook);
   }
 
   /**
@@ -263,6 +303,15 @@ export class Server {
    * ```
    */
   async gracefulStop(): Promise<void> {
+    if (!this.#draining) {
+      for (const hook of this.#gracefulStopHooks) {
+        try {
+          hook();
+        } catch {
+          // A hook's failure must not keep the server from stopping.
+        }
+      }
+    }
     this.#draining = true;
     this.#quit.fire();
     this.#closeListeners();
@@ -315,7 +364,7 @@ export class Server {
   }
 }
 
-function unknownMethodMessage(path: string, services: Set<string>): string {
+function unknownMethodMessage(path: string, services: Map<string, ServiceDefinition>): string {
   // grpc-go handleStream: "unknown service X" or "unknown method M for service X"; a :path
   // that is not /service/method is a "malformed method name".
   const slash = path.lastIndexOf("/");

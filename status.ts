@@ -6,6 +6,7 @@
  */
 
 import { Metadata, type MetadataInit } from "./metadata.ts";
+import { isDeadlineReason } from "./internal/abort.ts";
 
 /**
  * The gRPC status codes (grpc/grpc doc/statuscodes.md), named as in grpc-go. They print in the
@@ -277,10 +278,8 @@ export class StatusError extends Error {
     let message: string;
     if (x instanceof Error || x instanceof DOMException) {
       message = x.message;
-      if (x.name === "AbortError") code = Code.Canceled;
-      else if (x.name === "TimeoutError" || x instanceof Deno.errors.TimedOut) {
-        code = Code.DeadlineExceeded;
-      }
+      if (isDeadlineReason(x)) code = Code.DeadlineExceeded;
+      else if (x.name === "AbortError") code = Code.Canceled;
     } else {
       message = safeString(x);
     }

@@ -3,6 +3,8 @@
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
 import { loadProto, Server } from "@seed/grpc";
+import { HealthServer } from "@seed/grpc/health";
+import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../internal/flags.ts";
 import { stopOnSignals } from "../internal/signals.ts";
 
@@ -32,6 +34,9 @@ server.addService(services["bench.Bench"], {
     for await (const r of reqs) yield r;
   },
 });
+// Standard services, so any standard tool can talk to it.
+new HealthServer().register(server, { shutdownOnGracefulStop: true });
+registerReflection(server);
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port });
 const serving = server.serve(listener);

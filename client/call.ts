@@ -6,17 +6,21 @@ import type { MethodDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
+import { headerValue } from "../internal/headers.ts";
+import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
 import {
   callEnded,
-  ClientStream as TransportStream,
   ClientTransport,
+  ClientTransportStream,
   TransportDrainingError,
 } from "../transport/http2_client.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
-import { errorText } from "./errors.ts";
-import { checkSize, type InternalCallOptions, resolveCompressor, toMetadata } from "./options.ts";
+import { errorText } from "../internal/error_message.ts";
+import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
+import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
+import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
 
 /** grpc-go defaultMaxCallAttempts: transparent retries of one call stop after this many. */
@@ -27,9 +31,6 @@ const RETRY_BUFFER_SIZE = 256 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function noop(): void {}
-
-/** A message sent (or to send) on the call: data and whether it is compressed. */
-type Sent = [Uint8Array, boolean];
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -55,18 +56,12 @@ function deferred<T>(): Deferred<T> {
 }
 
 function abortStatus(reason: unknown): StatusError {
-  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+  if (isDeadlineReason(reason)) {
     return new StatusError(Code.DeadlineExceeded, "Deadline exceeded (signal timed out)", {
       cause: reason,
     });
   }
   return new StatusError(Code.Canceled, "Call cancelled (signal aborted)", { cause: reason });
-}
-
-function headerValue(list: readonly string[] | null, name: string): string | undefined {
-  if (list === null) return undefined;
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return undefined;
 }
 
 /** One call (grpc-go clientStream); each attempt is one transport stream. */
@@ -82,22 +77,22 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   readonly #compressor: Compressor | undefined;
   readonly #waitForReady: boolean;
   #signal: AbortSignal | undefined;
-  #signal2: AbortSignal | undefined;
+  #defaultSignal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
-  #onAbort2: (() => void) | undefined;
+  #onDefaultAbort: (() => void) | undefined;
   #deadlineEntry: DeadlineEntry | undefined;
 
   // The current attempt.
-  #ts: TransportStream | null = null;
-  #opening: Promise<TransportStream> | null = null;
+  #stream: ClientTransportStream | null = null;
+  #opening: Promise<ClientTransportStream> | null = null;
   #abortHook: ((err: StatusError) => void) | null = null;
   #attempts = 0;
 
   // Sending: messages kept for replay on a transparent retry, until the call is committed (a
   // response arrived, or more than RETRY_BUFFER_SIZE bytes were sent). Before the first attempt
   // is attached they are simply the queue.
-  #buf: Sent[] | null = [];
-  #bufBytes = 0;
+  #replay: EncodedMessage[] | null = [];
+  #replayBytes = 0;
   #halfClosed = false;
 
   // Result.
@@ -105,7 +100,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #error: StatusError | null = null;
   #headers: Deferred<Metadata> | null = null;
   #trailers: Deferred<Metadata> | null = null;
-  #decompressor: Compressor | null | undefined;
+  #decompressor: Compressor | undefined;
 
   constructor(ch: Channel, method: MethodDefinition<Req, Res>, o: InternalCallOptions | undefined) {
     this.method = method;
@@ -131,16 +126,16 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#onTrailer = o.onTrailer;
       this.#maxRecv = o.maxReceiveMessageSize === undefined
         ? opts.maxReceiveMessageSize
-        : checkSize("maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
+        : checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
       this.#maxSend = o.maxSendMessageSize === undefined
         ? opts.maxSendMessageSize
-        : checkSize("maxSendMessageSize", o.maxSendMessageSize, 0);
+        : checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
       this.#compressor = o.compression === undefined
         ? opts.compressor
-        : resolveCompressor(o.compression, "compression");
+        : checkCompression(CALL, o.compression);
       this.#waitForReady = o.waitForReady === true;
       this.#signal = o.signal;
-      this.#signal2 = o.extraSignal;
+      this.#defaultSignal = o.defaultSignal;
     } else {
       this.#maxRecv = opts.maxReceiveMessageSize;
       this.#maxSend = opts.maxSendMessageSize;
@@ -152,7 +147,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     ch.callStarted(); // #finish ends it
 
     // Fail before sending anything when already cancelled or past the deadline.
-    const s1 = this.#signal, s2 = this.#signal2;
+    const s1 = this.#signal, s2 = this.#defaultSignal;
     if (s1?.aborted || s2?.aborted) {
       this.#finish(abortStatus(s1?.aborted ? s1.reason : s2!.reason));
       return;
@@ -173,8 +168,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       s1.addEventListener("abort", this.#onAbort, { once: true });
     }
     if (s2 !== undefined) {
-      this.#onAbort2 = () => this.#abort(abortStatus(s2.reason));
-      s2.addEventListener("abort", this.#onAbort2, { once: true });
+      this.#onDefaultAbort = () => this.#abort(abortStatus(s2.reason));
+      s2.addEventListener("abort", this.#onDefaultAbort, { once: true });
     }
     this.#begin();
   }
@@ -185,13 +180,13 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     // Hot path: a READY transport with a free stream slot gives the stream synchronously.
     const t = this.#ch.readyTransport();
     if (t !== null) {
-      let r: TransportStream | Promise<TransportStream> | undefined;
+      let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
       try {
         r = t.newStream(this.#requestHeaders(), this.#maxRecv, this.#deadline);
       } catch {
         // Draining or closed since: the slow path below picks another transport.
       }
-      if (r instanceof TransportStream) {
+      if (r instanceof ClientTransportStream) {
         this.#attach(r);
         return;
       }
@@ -203,12 +198,15 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     this.#startOpen(undefined, undefined);
   }
 
-  #startOpen(t: ClientTransport | undefined, wait: Promise<TransportStream> | undefined): void {
+  #startOpen(
+    t: ClientTransport | undefined,
+    wait: Promise<ClientTransportStream> | undefined,
+  ): void {
     const p = this.#openAsync(t, wait);
     // Failures reach the caller through sendMsg/recvMsg; this copy must not go unhandled.
     p.catch(noop);
     // #openAsync may have attached synchronously (and cleared #opening) before returning.
-    if (this.#ts === null) this.#opening = p;
+    if (this.#stream === null) this.#opening = p;
   }
 
   #requestHeaders(): string[] {
@@ -228,8 +226,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
    */
   async #openAsync(
     pendingOn: ClientTransport | undefined,
-    wait: Promise<TransportStream> | undefined,
-  ): Promise<TransportStream> {
+    wait: Promise<ClientTransportStream> | undefined,
+  ): Promise<ClientTransportStream> {
     try {
       for (;;) {
         if (this.#done) throw this.#error!;
@@ -252,7 +250,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
           if (this.#done) throw this.#error!;
           try {
             const s = t.newStream(this.#requestHeaders(), this.#maxRecv, this.#deadline);
-            if (s instanceof TransportStream) {
+            if (s instanceof ClientTransportStream) {
               this.#attach(s);
               return s;
             }
@@ -266,7 +264,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
         // so no stream is ever opened for it (opening and resetting it would count against
         // the server's rapid-reset budget).
         const slot = r, on = t;
-        let s: TransportStream;
+        let s: ClientTransportStream;
         try {
           this.#abortHook = (err) => void on.withdraw(slot, err);
           s = await slot;
@@ -296,20 +294,20 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   // newStream failed before anything was sent: retry elsewhere if the transport is going away.
   #retryOpen(t: ClientTransport, err: unknown): boolean {
     if (!(err instanceof TransportDrainingError) && !t.isClosed) return false;
-    this.#ch.transportDraining(t);
+    this.#ch.forgetTransport(t);
     return ++this.#attempts < MAX_CALL_ATTEMPTS * 2;
   }
 
-  #attach(s: TransportStream): void {
-    this.#ts = s;
+  #attach(s: ClientTransportStream): void {
+    this.#stream = s;
     this.#opening = null;
     if (this.#headers !== null) this.#watchHeaders(s);
-    const buf = this.#buf;
+    const buf = this.#replay;
     if (buf !== null && buf.length > 0) {
       const last = buf.length - 1;
       for (let i = 0; i < last; i++) s.sendMsg(buf[i][0], buf[i][1], false).catch(noop);
       s.sendMsg(buf[last][0], buf[last][1], this.#halfClosed).catch(noop);
-      if (this.#bufBytes > RETRY_BUFFER_SIZE) this.#buf = null;
+      if (this.#replayBytes > RETRY_BUFFER_SIZE) this.#replay = null;
     } else if (this.#halfClosed) {
       s.closeSend();
     }
@@ -317,47 +315,22 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
 
   // A transparent retry is possible when the server never processed the stream (GOAWAY above
   // its id, REFUSED_STREAM) and nothing was received yet (grpc-go csAttempt.shouldRetry).
-  #retryable(s: TransportStream): boolean {
-    return s.refused && this.#buf !== null && !this.#done &&
-      this.#attempts + 1 < MAX_CALL_ATTEMPTS && s === this.#ts;
+  #retryable(s: ClientTransportStream): boolean {
+    return s.refused && this.#replay !== null && !this.#done &&
+      this.#attempts + 1 < MAX_CALL_ATTEMPTS && s === this.#stream;
   }
 
   #retry(): void {
     this.#attempts++;
-    this.#ts = null;
+    this.#stream = null;
     this.#startOpen(undefined, undefined);
   }
 
   // ---- sending -----------------------------------------------------------------------------
 
-  #encode(message: Req, compress: boolean): Sent {
-    let data: Uint8Array;
-    try {
-      data = this.method.requestCodec.encode(message);
-    } catch (err) {
-      throw new StatusError(Code.Internal, `grpc: error while marshaling: ${errorText(err)}`, {
-        cause: err,
-      });
-    }
-    let compressed = false;
-    const c = this.#compressor;
-    if (c !== undefined && compress) {
-      try {
-        data = c.compress(data);
-      } catch (err) {
-        throw new StatusError(Code.Internal, `grpc: error while compressing: ${errorText(err)}`, {
-          cause: err,
-        });
-      }
-      compressed = true;
-    }
-    if (data.length > this.#maxSend) {
-      throw new StatusError(
-        Code.ResourceExhausted,
-        `trying to send message larger than max (${data.length} vs. ${this.#maxSend})`,
-      );
-    }
-    return [data, compressed];
+  #encode(message: Req, compress: boolean): EncodedMessage {
+    const c = compress ? this.#compressor : undefined;
+    return encodeMessage(this.method.requestCodec, message, c, this.#maxSend);
   }
 
   sendMsg(message: Req, options?: SendOptions): Promise<void> {
@@ -378,7 +351,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
     // Sending after the end is reported, not dropped in silence (grpc-go SendMsg: io.EOF).
     if (this.#done) return Promise.reject(this.#error ?? callEnded());
-    let m: Sent;
+    let m: EncodedMessage;
     try {
       m = this.#encode(message, compress);
     } catch (err) {
@@ -388,18 +361,18 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       return Promise.reject(e);
     }
     if (end) this.#halfClosed = true;
-    const s = this.#ts;
-    const buf = this.#buf;
+    const s = this.#stream;
+    const buf = this.#replay;
     if (s === null) {
       // Not attached yet: queue; #attach sends it.
       buf!.push(m);
-      this.#bufBytes += m[0].length;
+      this.#replayBytes += m[0].length;
       return this.#opening!.then(noop);
     }
     if (buf !== null) {
       buf.push(m);
-      this.#bufBytes += m[0].length;
-      if (this.#bufBytes > RETRY_BUFFER_SIZE) this.#buf = null;
+      this.#replayBytes += m[0].length;
+      if (this.#replayBytes > RETRY_BUFFER_SIZE) this.#replay = null;
     }
     if (s.error !== null) {
       if (this.#retryable(s)) {
@@ -415,15 +388,15 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     if (this.#halfClosed) return;
     this.#halfClosed = true;
     if (this.#done) return;
-    this.#ts?.closeSend();
+    this.#stream?.closeSend();
   }
 
   // ---- receiving ---------------------------------------------------------------------------
 
-  async #recvRaw(): Promise<[TransportStream, Uint8Array | null]> {
+  async #recvRaw(): Promise<[ClientTransportStream, Uint8Array | null]> {
     for (;;) {
       if (this.#done && this.#error !== null) throw this.#error;
-      const s = this.#ts ?? await this.#opening!;
+      const s = this.#stream ?? await this.#opening!;
       try {
         return [s, await s.recvMsg()];
       } catch (err) {
@@ -446,7 +419,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#finish(null);
       return null;
     }
-    this.#buf = null; // committed: a response arrived
+    this.#replay = null; // committed: a response arrived
     return this.#decode(s, raw);
   }
 
@@ -461,7 +434,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#finish(err);
       throw err;
     }
-    this.#buf = null;
+    this.#replay = null;
     const compressed = s.recvCompressed;
     const [, end] = await this.#recvRaw();
     if (end !== null) {
@@ -478,54 +451,35 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     return res;
   }
 
-  #decode(s: TransportStream, raw: Uint8Array): Res {
-    let bytes = raw;
+  #decode(s: ClientTransportStream, raw: Uint8Array): Res {
     try {
-      if (s.recvCompressed) {
-        let d = this.#decompressor;
-        if (d === undefined) {
-          const enc = headerValue(s.responseHeaders, "grpc-encoding");
-          if (enc === undefined || enc === "identity") {
-            throw new StatusError(
-              Code.Internal,
-              "grpc: compressed flag set with identity or empty encoding",
-            );
-          }
-          d = getCompressor(enc) ?? null;
-          if (d === null) {
-            throw new StatusError(
-              Code.Internal,
-              `grpc: Decompressor is not installed for grpc-encoding "${enc}"`,
-            );
-          }
-          this.#decompressor = d;
-        }
-        if (d === null) throw new StatusError(Code.Internal, "grpc: no decompressor");
-        try {
-          bytes = d.decompress(raw, this.#maxRecv);
-        } catch (err) {
-          if (err instanceof StatusError) throw err;
-          throw new StatusError(
-            Code.Internal,
-            `grpc: failed to decompress the received message: ${errorText(err)}`,
-            { cause: err },
-          );
-        }
-      }
-      try {
-        return this.method.responseCodec.decode(bytes);
-      } catch (err) {
-        throw new StatusError(
-          Code.Internal,
-          `grpc: failed to unmarshal the received message: ${errorText(err)}`,
-          { cause: err },
-        );
-      }
+      const compressed = s.recvCompressed;
+      const d = compressed ? this.#responseDecompressor(s) : undefined;
+      return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv);
     } catch (err) {
       const e = err as StatusError;
       this.#abort(e);
       throw this.#error ?? e;
     }
+  }
+
+  // The decompressor of the response's grpc-encoding, looked up at the first compressed
+  // message; undefined for none ("identity" or absent: decodeMessage fails the message).
+  #responseDecompressor(s: ClientTransportStream): Compressor | undefined {
+    let d = this.#decompressor;
+    if (d === undefined) {
+      const enc = headerValue(s.responseHeaders, "grpc-encoding");
+      if (enc === undefined || enc === "identity") return undefined;
+      d = getCompressor(enc);
+      if (d === undefined) {
+        throw new StatusError(
+          Code.Internal,
+          `grpc: Decompressor is not installed for grpc-encoding "${enc}"`,
+        );
+      }
+      this.#decompressor = d;
+    }
+    return d;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Res, void, undefined> {
@@ -546,7 +500,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   get headers(): Promise<Metadata> {
     if (this.#headers === null) {
       const d = this.#headers = deferred();
-      const s = this.#ts;
+      const s = this.#stream;
       if (s !== null) this.#watchHeaders(s);
       else if (this.#done) this.#settleHeadersAtEnd();
       return d.promise;
@@ -554,13 +508,13 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     return this.#headers.promise;
   }
 
-  #watchHeaders(s: TransportStream): void {
+  #watchHeaders(s: ClientTransportStream): void {
     s.headers().then((h) => {
-      if (s === this.#ts) this.#gotHeaders(Metadata.fromHeaders(h));
+      if (s === this.#stream) this.#gotHeaders(Metadata.fromHeaders(h));
     }, (err) => {
-      if (s !== this.#ts || this.#headers?.settled !== false) return;
+      if (s !== this.#stream || this.#headers?.settled !== false) return;
       if (s.trailers !== null) this.#gotHeaders(new Metadata()); // Trailers-Only
-      else if (!(s.refused && this.#buf !== null)) this.#headers.reject(this.#error ?? err);
+      else if (!(s.refused && this.#replay !== null)) this.#headers.reject(this.#error ?? err);
       // else: a transparent retry may follow; #finish settles it otherwise.
     });
   }
@@ -582,7 +536,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #settleHeadersAtEnd(): void {
     const d = this.#headers;
     if (d === null || d.settled) return;
-    const s = this.#ts;
+    const s = this.#stream;
     if (s !== null && s.responseHeaders !== null) {
       this.#gotHeaders(Metadata.fromHeaders(s.responseHeaders));
     } else if (s !== null && s.trailers !== null) this.#gotHeaders(new Metadata());
@@ -602,7 +556,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #settleTrailers(): void {
     const d = this.#trailers;
     if (d === null || d.settled) return;
-    const t = this.#ts?.trailers ?? null;
+    const t = this.#stream?.trailers ?? null;
     if (t !== null) d.resolve(Metadata.fromHeaders(t));
     else if (this.#error !== null) d.reject(this.#error);
     else d.resolve(new Metadata());
@@ -627,7 +581,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   /** Ends the call locally with `err`: RST_STREAM CANCEL if a stream is open. */
   #abort(err: StatusError): void {
     if (this.#done) return;
-    const s = this.#ts;
+    const s = this.#stream;
     this.#finish(err);
     if (s !== null) s.cancel(err, ErrorCode.CANCEL);
     const h = this.#abortHook;
@@ -653,7 +607,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     if (this.#done) return;
     this.#done = true;
     this.#error = err;
-    this.#buf = null;
+    this.#replay = null;
     this.#ch.callEnded();
     if (this.#deadlineEntry !== undefined) {
       this.#ch.deadlines.remove(this.#deadlineEntry);
@@ -663,12 +617,12 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#signal!.removeEventListener("abort", this.#onAbort);
       this.#onAbort = undefined;
     }
-    if (this.#onAbort2 !== undefined) {
-      this.#signal2!.removeEventListener("abort", this.#onAbort2);
-      this.#onAbort2 = undefined;
+    if (this.#onDefaultAbort !== undefined) {
+      this.#defaultSignal!.removeEventListener("abort", this.#onDefaultAbort);
+      this.#onDefaultAbort = undefined;
     }
     this.#settleHeadersAtEnd();
-    const t = this.#ts?.trailers ?? null;
+    const t = this.#stream?.trailers ?? null;
     if (t !== null && this.#onTrailer !== undefined) {
       try {
         this.#onTrailer(Metadata.fromHeaders(t));

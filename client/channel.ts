@@ -99,7 +99,7 @@ export class Channel {
   }
 
   /** The transport `t` refused a new stream (draining): forget it. */
-  transportDraining(t: ClientTransport): void {
+  forgetTransport(t: ClientTransport): void {
     this.#subchannel.lost(t);
   }
 

@@ -7,12 +7,13 @@ import { Call } from "./call.ts";
 import { Channel } from "./channel.ts";
 import type { ConnectivityState } from "./connectivity.ts";
 import { parseTarget } from "./dialer.ts";
-import {
-  chainStreamInterceptors,
-  chainUnaryInterceptors,
-  type Streamer,
-  type UnaryInvoker,
+import type {
+  StreamClientInterceptor,
+  Streamer,
+  UnaryClientInterceptor,
+  UnaryInvoker,
 } from "./interceptors.ts";
+import { chainInterceptors } from "../internal/chain.ts";
 import {
   type CallOptions,
   type DialOptions,
@@ -94,13 +95,17 @@ export class ClientConn implements AsyncDisposable {
     this.#ch = new Channel(parseTarget(target), opts);
     this.#defaults = opts.defaultCallOptions;
     const ch = this.#ch;
-    this.#unary = chainUnaryInterceptors(
-      opts.unaryInterceptors,
+    // Without interceptors, invoke() and newStream() take their direct paths (null here).
+    const ui = opts.unaryInterceptors, si = opts.streamInterceptors;
+    this.#unary = ui.length === 0 ? null : chainInterceptors<UnaryClientInterceptor, UnaryInvoker>(
+      ui,
       (c) => invokeCore(ch, c.method, c.request, c.options),
+      (ic, next) => (c) => ic(c, next),
     );
-    this.#streamer = chainStreamInterceptors(
-      opts.streamInterceptors,
+    this.#streamer = si.length === 0 ? null : chainInterceptors<StreamClientInterceptor, Streamer>(
+      si,
       (c) => new Call(ch, c.method, c.options),
+      (ic, next) => (c) => ic(c, next),
     );
   }
 

@@ -1,5 +1,5 @@
-// Client interceptors: the unary and stream interceptor types and how a chain of them is built
-// around the call (grpc-go chainUnaryClientInterceptors, chainStreamClientInterceptors).
+// Client interceptor types: what a unary or stream interceptor sees and calls next (grpc-go
+// interceptor.go). ClientConn chains them with internal/chain.ts.
 
 import type { MethodDefinition } from "../codec.ts";
 import type { Metadata } from "../metadata.ts";
@@ -68,36 +68,3 @@ export type Streamer = (call: StreamCall) => ClientStream;
  * ```
  */
 export type StreamClientInterceptor = (call: StreamCall, streamer: Streamer) => ClientStream;
-/**
- * Builds the unary chain around `invoker`, the first interceptor outermost; `null` when there
- * are none (the caller then takes its direct path).
- */
-export function chainUnaryInterceptors(
-  interceptors: readonly UnaryClientInterceptor[],
-  invoker: UnaryInvoker,
-): UnaryInvoker | null {
-  if (interceptors.length === 0) return null;
-  let next = invoker;
-  for (let i = interceptors.length - 1; i >= 0; i--) {
-    const int = interceptors[i], after = next;
-    next = (c) => int(c, after);
-  }
-  return next;
-}
-
-/**
- * Builds the stream chain around `streamer`, the first interceptor outermost; `null` when there
- * are none.
- */
-export function chainStreamInterceptors(
-  interceptors: readonly StreamClientInterceptor[],
-  streamer: Streamer,
-): Streamer | null {
-  if (interceptors.length === 0) return null;
-  let next = streamer;
-  for (let i = interceptors.length - 1; i >= 0; i--) {
-    const int = interceptors[i], after = next;
-    next = (c) => int(c, after);
-  }
-  return next;
-}

@@ -2,7 +2,7 @@
 // merging of default and per-call options (grpc-go dialoptions.go, rpc_util.go's CallOptions).
 
 import { Metadata, type MetadataInit } from "../metadata.ts";
-import { type Compressor, getCompressor } from "../compression.ts";
+import type { Compressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
 import {
   type BackoffConfig,
@@ -11,6 +11,12 @@ import {
 } from "../internal/backoff.ts";
 import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
+import {
+  checkCompression,
+  checkInt,
+  checkNonNegative,
+  checkWindows,
+} from "../internal/option_checks.ts";
 import type { StreamClientInterceptor, UnaryClientInterceptor } from "./interceptors.ts";
 
 /** This library's version, as sent in `user-agent`. */
@@ -258,63 +264,51 @@ export interface ResolvedDialOptions {
   readonly compressor: Compressor | undefined;
 }
 
-export function checkSize(name: string, v: number | undefined, def: number, min = 0): number {
-  if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > 2 ** 31 - 1) {
-    throw new RangeError(
-      `Cannot use ${name}: value is ${v}, expected an integer in [${min}, 2147483647]`,
-    );
-  }
-  return v;
-}
-
-function checkMs(name: string, v: number | undefined, def: number): number {
-  if (v === undefined) return def;
-  if (typeof v !== "number" || !(v >= 0) || v === Infinity) {
-    throw new RangeError(`Cannot use ${name}: value is ${v}, expected a finite number >= 0`);
-  }
-  return v;
-}
-
-export function resolveCompressor(name: string | undefined, what: string): Compressor | undefined {
-  if (name === undefined || name === "identity") return undefined;
-  const c = getCompressor(name);
-  if (c === undefined) {
-    throw new RangeError(`Cannot use ${what}: unknown encoding ${JSON.stringify(name)}`);
-  }
-  return c;
-}
+/** The context of option errors thrown by newClient / dial. */
+const DIAL = "Cannot create client";
+/** The context of per-call option errors. */
+export const CALL = "Cannot start call";
 
 export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
-    throw new TypeError("Cannot use credentials: expected insecure()");
+    throw new TypeError(`${DIAL}: credentials must be insecure()`);
   }
   const b = o.backoff ?? {};
   const backoff: BackoffConfig = Object.freeze({
-    baseDelayMs: checkMs("backoff.baseDelayMs", b.baseDelayMs, DEFAULT_BACKOFF.baseDelayMs),
-    multiplier: checkMs("backoff.multiplier", b.multiplier, DEFAULT_BACKOFF.multiplier),
-    jitter: checkMs("backoff.jitter", b.jitter, DEFAULT_BACKOFF.jitter),
-    maxDelayMs: checkMs("backoff.maxDelayMs", b.maxDelayMs, DEFAULT_BACKOFF.maxDelayMs),
+    baseDelayMs: checkNonNegative(
+      DIAL,
+      "backoff.baseDelayMs",
+      b.baseDelayMs,
+      DEFAULT_BACKOFF.baseDelayMs,
+    ),
+    multiplier: checkNonNegative(
+      DIAL,
+      "backoff.multiplier",
+      b.multiplier,
+      DEFAULT_BACKOFF.multiplier,
+    ),
+    jitter: checkNonNegative(DIAL, "backoff.jitter", b.jitter, DEFAULT_BACKOFF.jitter),
+    maxDelayMs: checkNonNegative(
+      DIAL,
+      "backoff.maxDelayMs",
+      b.maxDelayMs,
+      DEFAULT_BACKOFF.maxDelayMs,
+    ),
   });
   if (backoff.jitter > 1) {
-    throw new RangeError(`Cannot use backoff.jitter: value is ${backoff.jitter}, expected <= 1`);
+    throw new RangeError(`${DIAL}: backoff.jitter must be <= 1, got ${backoff.jitter}`);
   }
-  // grpc-go WithInitialWindowSize: "any value smaller than [64K] will be ignored".
-  let win = checkSize("initialWindowSize", o.initialWindowSize, 0);
-  let connWin = checkSize("initialConnWindowSize", o.initialConnWindowSize, 0);
-  if (win < D.DEFAULT_WINDOW_SIZE) win = 0;
-  if (connWin < D.DEFAULT_WINDOW_SIZE) connWin = 0;
-  const maxRecv = checkSize(
+  const maxRecv = checkInt(
+    DIAL,
     "maxReceiveMessageSize",
     o.maxReceiveMessageSize,
     DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
   );
   const transport: TransportOptions = Object.freeze({
     ...DEFAULT_TRANSPORT_OPTIONS,
-    initialWindowSize: win || D.DEFAULT_WINDOW_SIZE,
-    initialConnWindowSize: connWin || D.DEFAULT_WINDOW_SIZE,
-    dynamicWindow: win === 0 && connWin === 0,
-    maxHeaderListSize: checkSize(
+    ...checkWindows(DIAL, o.initialWindowSize, o.initialConnWindowSize),
+    maxHeaderListSize: checkInt(
+      DIAL,
       "maxHeaderListSize",
       o.maxHeaderListSize,
       D.DEFAULT_MAX_HEADER_LIST_SIZE,
@@ -324,7 +318,7 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   });
   const ua = o.userAgent;
   if (ua !== undefined && (typeof ua !== "string" || !/^[\x20-\x7e]*$/.test(ua))) {
-    throw new TypeError(`Cannot use userAgent: ${JSON.stringify(ua)} is not printable ASCII`);
+    throw new TypeError(`${DIAL}: userAgent ${JSON.stringify(ua)} is not printable ASCII`);
   }
   return Object.freeze({
     credentials: o.credentials ?? insecure(),
@@ -332,20 +326,22 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     defaultCallOptions: o.defaultCallOptions,
     maxReceiveMessageSize: maxRecv,
-    maxSendMessageSize: checkSize(
+    maxSendMessageSize: checkInt(
+      DIAL,
       "maxSendMessageSize",
       o.maxSendMessageSize,
       DEFAULT_MAX_SEND_MESSAGE_SIZE,
     ),
     userAgent: ua ? `${ua} ${USER_AGENT}` : USER_AGENT,
     backoff,
-    minConnectTimeoutMs: checkMs(
+    minConnectTimeoutMs: checkNonNegative(
+      DIAL,
       "minConnectTimeoutMs",
       o.minConnectTimeoutMs,
       MIN_CONNECT_TIMEOUT_MS,
     ),
     transport,
-    compressor: resolveCompressor(o.compression, "compression"),
+    compressor: checkCompression(DIAL, o.compression),
   });
 }
 
@@ -380,7 +376,7 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
     };
   }
   if (d.signal !== undefined && o.signal !== undefined && d.signal !== o.signal) {
-    (out as InternalCallOptions).extraSignal = d.signal;
+    (out as InternalCallOptions).defaultSignal = d.signal;
   }
   if (d.timeoutMs !== undefined && o.deadline !== undefined && o.timeoutMs === undefined) {
     // Both bound the call; the per-call deadline does not lift the default timeout.
@@ -390,8 +386,8 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
 }
 
 export interface InternalCallOptions extends CallOptions {
-  /** A second signal (the default call options' one) when both are given. */
-  extraSignal?: AbortSignal;
+  /** The default call options' signal, when the call has its own too: both cancel the call. */
+  defaultSignal?: AbortSignal;
 }
 
 // Interceptors get options whose metadata is a Metadata they may change.

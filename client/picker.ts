@@ -3,6 +3,7 @@
 // keep waiting (grpc-go picker_wrapper.go: pick, blocking picks, waitForReady).
 
 import { Code, StatusError } from "../status.ts";
+import { isDeadlineReason } from "../internal/abort.ts";
 import { ClientTransport } from "../transport/http2_client.ts";
 import { closingError } from "./errors.ts";
 import type { Subchannel, SubchannelListener } from "./subchannel.ts";
@@ -89,7 +90,7 @@ export class Picker implements SubchannelListener {
       const reason = signal.reason;
       const lastError = this.#sc.lastError;
       const last = lastError ? `; last error: ${lastError.rawMessage}` : "";
-      const timeout = reason instanceof DOMException && reason.name === "TimeoutError";
+      const timeout = isDeadlineReason(reason);
       w.reject(
         new StatusError(
           timeout ? Code.DeadlineExceeded : Code.Canceled,

@@ -7,7 +7,8 @@ import { backoffDelay } from "../internal/backoff.ts";
 import { ClientTransport } from "../transport/http2_client.ts";
 import { ConnectivityState } from "./connectivity.ts";
 import { connectRaw, type Target } from "./dialer.ts";
-import { closingError, errorText } from "./errors.ts";
+import { closingError } from "./errors.ts";
+import { errorText } from "../internal/error_message.ts";
 import type { ResolvedDialOptions } from "./options.ts";
 
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */

@@ -12,7 +12,10 @@ import {
   negotiateEncoding,
   supportedEncodings,
 } from "../compression.ts";
-import { encodeBinaryHeader, errorMessage } from "../internal/wire.ts";
+import { encodeBinaryHeader } from "../internal/headers.ts";
+import { errorText } from "../internal/error_message.ts";
+import { decodeMessage, encodeMessage } from "../internal/message.ts";
+import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
 import type { ServerStream } from "../transport/http2_server.ts";
 import { ErrorCode } from "../transport/frame.ts";
@@ -173,60 +176,35 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     const s = this.#s;
     const received = await s.recvMsg();
     if (received === null) return null;
-    let bytes: Uint8Array = received;
     const compressed = s.recvCompressed;
     this.requestCompressed = compressed;
-    if (compressed) {
-      if (this.#decompressor === undefined) {
-        // PROTOCOL-HTTP2.md: the compressed flag without grpc-encoding is a protocol error.
-        throw new StatusError(
-          Code.Internal,
-          "grpc: compressed flag set with identity or empty encoding",
-        );
-      }
-      bytes = this.#decompressor.decompress(bytes, this.#opts.maxReceiveMessageSize);
-    }
-    try {
-      return this.#m.requestCodec.decode(bytes);
-    } catch (err) {
-      throw new StatusError(Code.Internal, `Cannot decode request: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    }
+    const o = this.#opts;
+    return decodeMessage(
+      this.#m.requestCodec,
+      received,
+      compressed,
+      this.#decompressor,
+      o.maxReceiveMessageSize,
+    );
   }
 
   async sendMsg(message: unknown): Promise<void> {
     if (this.#done) throw this.#abortStatus();
-    let data: Uint8Array;
-    try {
-      data = this.#m.responseCodec.encode(message);
-    } catch (err) {
-      throw new StatusError(Code.Internal, `Cannot encode response: ${errorMessage(err)}`, {
-        cause: err,
-      });
-    }
-    let compressed = false;
-    if (
-      this.#compressor !== undefined && this.#compressMessages &&
-      data.length >= this.#opts.compressionMinSize
-    ) {
-      data = this.#compressor.compress(data);
-      compressed = true;
-    }
-    // The limit is on the message as sent, after compression (grpc-go sendResponse; our client
-    // does the same).
-    if (data.length > this.#opts.maxSendMessageSize) {
-      throw new StatusError(
-        Code.ResourceExhausted,
-        `Cannot send message: size ${data.length} exceeds maxSendMessageSize ${this.#opts.maxSendMessageSize}`,
-      );
-    }
+    const o = this.#opts;
+    const c = this.#compressMessages ? this.#compressor : undefined;
+    const [data, compressed] = encodeMessage(
+      this.#m.responseCodec,
+      message,
+      c,
+      o.maxSendMessageSize,
+      o.compressionMinSize,
+    );
     if (!this.#s.headersSent) this.#sendHeaders();
     await this.#s.sendMsg(data, compressed);
   }
 
   #abortStatus(): StatusError {
-    return this.#abortReason === DEADLINE_REASON
+    return isDeadlineReason(this.#abortReason)
       ? new StatusError(Code.DeadlineExceeded, "context deadline exceeded")
       : new StatusError(Code.Canceled, "context canceled");
   }
@@ -267,7 +245,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     } catch (cause) {
       const what = err === null ? "OK" : codeName(err.code);
       code = Code.Internal;
-      message = encodeGrpcMessage(`Cannot send status ${what}: ${errorMessage(cause)}`);
+      message = encodeGrpcMessage(`Cannot send status ${what}: ${errorText(cause)}`);
       extra = [];
     }
     try {
@@ -287,7 +265,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       const ics = this.#opts.unaryInterceptors;
       let res: unknown;
       if (ics.length === 0) res = await handler(req, this);
-      else res = await chainUnary(ics, 0, { method: this.#m }, handler)(req, this);
+      else res = await chainUnary(ics, { method: this.#m }, handler)(req, this);
       if (this.#done) return;
       await this.sendMsg(res);
       this.#finish(null);
@@ -305,7 +283,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     try {
       const ics = this.#opts.streamInterceptors;
       if (ics.length === 0) await inner(this);
-      else await chainStream(ics, 0, { method: m }, inner)(this);
+      else await chainStream(ics, { method: m }, inner)(this);
       this.#finish(null);
     } catch (err) {
       this.#fail(err);

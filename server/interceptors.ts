@@ -3,6 +3,7 @@
 
 import type { MethodDefinition } from "../codec.ts";
 import type { ServerContext, UnaryHandler } from "./handler.ts";
+import { chainInterceptors } from "../internal/chain.ts";
 
 /** What a unary interceptor knows about the call. grpc-go: UnaryServerInfo. */
 export interface UnaryServerInfo {
@@ -47,26 +48,24 @@ export type StreamServerInterceptor = (
   handler: (stream: ServerCallStream) => Promise<void>,
 ) => Promise<void>;
 
-/** The unary chain from interceptor `i` on, around `handler`. */
+/** The unary chain around `handler`, the first interceptor outermost. */
 export function chainUnary(
   ics: readonly UnaryServerInterceptor[],
-  i: number,
   info: UnaryServerInfo,
   handler: UnaryHandler,
 ): (req: unknown, ctx: ServerContext) => Promise<unknown> {
-  if (i === ics.length) return async (req, ctx) => await handler(req, ctx);
-  const next = chainUnary(ics, i + 1, info, handler);
-  return (req, ctx) => ics[i](req, ctx, info, next);
+  return chainInterceptors(
+    ics,
+    async (req: unknown, ctx: ServerContext) => await handler(req, ctx),
+    (ic, next) => (req, ctx) => ic(req, ctx, info, next),
+  );
 }
 
-/** The stream chain from interceptor `i` on, around `handler`. */
+/** The stream chain around `handler`, the first interceptor outermost. */
 export function chainStream(
   ics: readonly StreamServerInterceptor[],
-  i: number,
   info: StreamServerInfo,
   handler: (stream: ServerCallStream) => Promise<void>,
 ): (stream: ServerCallStream) => Promise<void> {
-  if (i === ics.length) return handler;
-  const next = chainStream(ics, i + 1, info, handler);
-  return (stream) => ics[i](stream, info, next);
+  return chainInterceptors(ics, handler, (ic, next) => (stream) => ic(stream, info, next));
 }

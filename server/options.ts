@@ -1,7 +1,7 @@
 // Server options: ServerOptions, their defaults and checks, and the transport's view of them
 // (grpc-go server.go's serverOptions and defaultServerOptions).
 
-import { getCompressor } from "../compression.ts";
+import { checkCompression, checkInt, checkWindows, MAX_INT32 } from "../internal/option_checks.ts";
 import type { ServerTransportOptions } from "../transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
@@ -35,12 +35,13 @@ export interface ServerOptions {
   maxConcurrentStreams?: number;
   /**
    * Stream flow-control window in bytes; setting it (or `initialConnWindowSize`) turns off the
-   * BDP estimator. grpc-go: InitialWindowSize.
+   * BDP estimator. Values below 65535 are ignored, as in grpc-go. grpc-go: InitialWindowSize.
    * @default {65535}, grown by BDP estimation up to 16 MiB
    */
   initialWindowSize?: number;
   /**
-   * Connection flow-control window in bytes. grpc-go: InitialConnWindowSize.
+   * Connection flow-control window in bytes; see `initialWindowSize`. grpc-go:
+   * InitialConnWindowSize.
    * @default {65535}, grown by BDP estimation up to 16 MiB
    */
   initialConnWindowSize?: number;
@@ -113,6 +114,9 @@ export interface ResolvedServerOptions {
   readonly streamInterceptors: readonly StreamServerInterceptor[];
 }
 
+/** The context of option errors. */
+const SERVER = "Cannot create server";
+
 /**
  * Resolves and checks server options once, filling in grpc-go's defaults.
  * @param o The options as given.
@@ -128,22 +132,11 @@ export interface ResolvedServerOptions {
  * ```
  */
 export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
-  const size = (name: string, v: number | undefined, def: number, min = 0, max = 2 ** 31 - 1) => {
-    if (v === undefined) return def;
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(
-        `Cannot create server: ${name} must be an integer in [${min}, ${max}], got ${v}`,
-      );
-    }
-    return v;
-  };
-  if (
-    o.compression !== undefined && o.compression !== "identity" && !getCompressor(o.compression)
-  ) {
-    throw new RangeError(`Cannot create server: unknown compression "${o.compression}"`);
-  }
+  const size = (name: string, v: number | undefined, def: number, min = 0, max = MAX_INT32) =>
+    checkInt(SERVER, name, v, def, min, max);
+  checkCompression(SERVER, o.compression);
   const kp = o.keepaliveEnforcementPolicy ?? {};
-  const W = D.DEFAULT_WINDOW_SIZE;
+  const windows = checkWindows(SERVER, o.initialWindowSize, o.initialConnWindowSize);
   return Object.freeze({
     maxReceiveMessageSize: size(
       "maxReceiveMessageSize",
@@ -165,9 +158,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
       1,
       2 ** 32 - 1,
     ),
-    initialWindowSize: size("initialWindowSize", o.initialWindowSize, W, W),
-    initialConnWindowSize: size("initialConnWindowSize", o.initialConnWindowSize, W, W),
-    dynamicWindow: o.initialWindowSize === undefined && o.initialConnWindowSize === undefined,
+    ...windows,
     maxHeaderListSize: size(
       "maxHeaderListSize",
       o.maxHeaderListSize,

@@ -90,7 +90,9 @@ export function ensureNodePeers(): Promise<void> {
 
 async function installed(): Promise<boolean> {
   return await exists(`${PEERS_DIR}node_modules/@grpc/grpc-js/package.json`) &&
-    await exists(`${PEERS_DIR}node_modules/@grpc/proto-loader/package.json`);
+    await exists(`${PEERS_DIR}node_modules/@grpc/proto-loader/package.json`) &&
+    await exists(`${PEERS_DIR}node_modules/grpc-health-check/package.json`) &&
+    await exists(`${PEERS_DIR}node_modules/@grpc/reflection/package.json`);
 }
 
 async function install(): Promise<void> {

@@ -189,6 +189,13 @@ Deno.test("resolveServerOptions() keeps given values; a window turns BDP off", (
   assertEquals(resolveServerOptions({ compression: "identity" }).compression, undefined);
 });
 
+Deno.test("resolveServerOptions() ignores a window under 64 KiB, as grpc-go and the client do", () => {
+  const o = resolveServerOptions({ initialWindowSize: 65534, initialConnWindowSize: 1000 });
+  assertEquals(o.initialWindowSize, 65535);
+  assertEquals(o.initialConnWindowSize, 65535);
+  assertEquals(o.dynamicWindow, true); // ignored values leave BDP estimation on
+});
+
 Deno.test("resolveServerOptions() and new Server() throw RangeError on bad values", () => {
   const bad: [ServerOptions, string][] = [
     [{ maxReceiveMessageSize: -1 }, "got -1"],
@@ -199,7 +206,7 @@ Deno.test("resolveServerOptions() and new Server() throw RangeError on bad value
     [{ connectionTimeoutMs: 0 }, "connectionTimeoutMs"],
     [{ connectionTimeoutMs: Infinity }, "connectionTimeoutMs"],
     [{ maxConcurrentStreams: 0 }, "maxConcurrentStreams"],
-    [{ initialWindowSize: 65534 }, "initialWindowSize"],
+    [{ initialWindowSize: -1 }, "initialWindowSize"],
     [{ initialConnWindowSize: 2 ** 31 }, "initialConnWindowSize"],
     [{ maxHeaderListSize: 1023 }, "maxHeaderListSize"],
     [{ keepaliveEnforcementPolicy: { minTimeMs: -1 } }, "minTimeMs"],

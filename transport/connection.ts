@@ -11,6 +11,7 @@
 
 import { WriteBuffer } from "./buffer.ts";
 import {
+  asciiBytes,
   CONNECTION_PREFACE,
   ErrorCode,
   Flag,
@@ -32,7 +33,7 @@ import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
-import { errorMessage } from "../internal/wire.ts";
+import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
 
 export type { RawConn };
@@ -1007,16 +1008,6 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function asciiBytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    // GOAWAY debug data: non-ASCII becomes "?" (masking turned "§" into "'").
-    const c = s.charCodeAt(i);
-    b[i] = c < 0x80 ? c : 0x3f;
-  }
-  return b;
-}
 
 /** An UNAVAILABLE status for connection loss. */
 export function unavailable(message: string): StatusError {

@@ -1,5 +1,6 @@
 // Transport defaults, each once, after grpc-go's internal/transport/defaults.go and the HTTP/2
-// initial values (RFC 9113 §6.5.2). Options documented in server.ts / client.ts point here.
+// initial values (RFC 9113 §6.5.2). Options documented in server/options.ts and
+// client/options.ts point here.
 
 /** RFC 9113 §6.9.2: initial stream and connection flow-control window. */
 export const DEFAULT_WINDOW_SIZE = 65535;

@@ -132,9 +132,16 @@ export type SettingId = typeof SettingId[keyof typeof SettingId];
 /** The client connection preface (RFC 9113 §3.4): "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24 octets. */
 export const CONNECTION_PREFACE: Uint8Array = asciiBytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-function asciiBytes(s: string): Uint8Array {
+/**
+ * The bytes of an ASCII string (the preface, GOAWAY debug data); a non-ASCII character becomes
+ * "?" (masking its code unit would turn "§" into "'").
+ */
+export function asciiBytes(s: string): Uint8Array {
   const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    b[i] = c < 0x80 ? c : 0x3f;
+  }
   return b;
 }
 

@@ -16,7 +16,7 @@ import {
   StatusError,
 } from "../status.ts";
 import { Metadata } from "../metadata.ts";
-import { decodeBinaryHeader, isGrpcContentType } from "../internal/wire.ts";
+import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
 import { encodeTimeout } from "../internal/timeout.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
@@ -36,7 +36,7 @@ export function callEnded(): StatusError {
 }
 
 /** One outgoing call. */
-export class ClientStream extends Http2Stream {
+export class ClientTransportStream extends Http2Stream {
   readonly transport: ClientTransport;
   /** Response headers (flat), once they arrived. */
   responseHeaders: string[] | null = null;
@@ -110,17 +110,17 @@ interface SlotWaiter {
   readonly headers: readonly string[];
   readonly maxReceiveMessageSize: number;
   readonly deadline: number;
-  readonly resolve: (s: ClientStream) => void;
+  readonly resolve: (s: ClientTransportStream) => void;
   readonly reject: (err: unknown) => void;
 }
 
 /** The client side of one HTTP/2 connection. */
-export class ClientTransport extends Http2Connection<ClientStream> {
+export class ClientTransport extends Http2Connection<ClientTransportStream> {
   #nextId = 1;
   #draining = false;
   // In arrival order (a Map keeps it), keyed by the promise newStream() returned, so withdraw()
   // finds a waiter in O(1).
-  #slotWaiters = new Map<Promise<ClientStream>, SlotWaiter>();
+  #slotWaiters = new Map<Promise<ClientTransportStream>, SlotWaiter>();
   /** The clock `grpc-timeout` is computed with (epoch ms); tests replace it. */
   now: () => number = Date.now;
   /** Called once when the connection stops taking new streams (GOAWAY, ids used up, closed). */
@@ -157,12 +157,12 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     headers: readonly string[],
     maxReceiveMessageSize: number = this.opts.maxReceiveMessageSize,
     deadline = Infinity,
-  ): ClientStream | Promise<ClientStream> {
+  ): ClientTransportStream | Promise<ClientTransportStream> {
     if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
     if (this.#draining) throw new TransportDrainingError();
     if (this.#slotWaiters.size > 0 || this.streams.size >= this.peerMaxConcurrentStreams) {
-      let resolve!: (s: ClientStream) => void, reject!: (err: unknown) => void;
-      const p = new Promise<ClientStream>((res, rej) => {
+      let resolve!: (s: ClientTransportStream) => void, reject!: (err: unknown) => void;
+      const p = new Promise<ClientTransportStream>((res, rej) => {
         resolve = res;
         reject = rej;
       });
@@ -177,7 +177,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
    * of time): it rejects with `reason` and will never open a stream. Returns false when the wait
    * was already over (the stream exists, or the wait failed).
    */
-  withdraw(wait: Promise<ClientStream>, reason: unknown): boolean {
+  withdraw(wait: Promise<ClientTransportStream>, reason: unknown): boolean {
     const w = this.#slotWaiters.get(wait);
     if (w === undefined) return false;
     this.#slotWaiters.delete(wait);
@@ -185,7 +185,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     return true;
   }
 
-  #open(headers: readonly string[], maxRecv: number, deadline: number): ClientStream {
+  #open(headers: readonly string[], maxRecv: number, deadline: number): ClientTransportStream {
     if (deadline !== Infinity) {
       const ms = deadline - this.now();
       if (ms <= 0) throw new StatusError(Code.DeadlineExceeded, "context deadline exceeded");
@@ -194,7 +194,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     const id = this.#nextId;
     this.#nextId += 2;
     if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
-    const s = new ClientStream(this, id, maxRecv);
+    const s = new ClientTransportStream(this, id, maxRecv);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
     return s;
@@ -205,7 +205,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     for (const [p, w] of this.#slotWaiters) {
       if (this.#draining || this.streams.size >= this.peerMaxConcurrentStreams) return;
       this.#slotWaiters.delete(p);
-      let s: ClientStream;
+      let s: ClientTransportStream;
       try {
         s = this.#open(w.headers, w.maxReceiveMessageSize, w.deadline);
       } catch (err) {
@@ -235,7 +235,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     this.#grantSlots();
   }
 
-  protected override onStreamClosed(_s: ClientStream): void {
+  protected override onStreamClosed(_s: ClientTransportStream): void {
     if (this.#slotWaiters.size > 0) this.#grantSlots();
     else if (this.#draining && this.streams.size === 0 && !this.isClosed) {
       this.closeAfterFlush(unavailable("Connection drained"));
@@ -268,14 +268,15 @@ export class ClientTransport extends Http2Connection<ClientStream> {
         this.#finish(s, list, status);
         return;
       }
-      if (status !== 200 || !isGrpcContentType(headerValue(list, "content-type"))) {
+      const contentType = headerValue(list, "content-type") ?? "";
+      if (status !== 200 || !isGrpcContentType(contentType)) {
         const code = status === 200 ? Code.Unknown : codeFromHttpStatus(status);
         this.#failStream(
           s,
           new StatusError(
             code,
             status === 200
-              ? `Unexpected content-type "${headerValue(list, "content-type")}"`
+              ? `Unexpected content-type "${contentType}"`
               : `Unexpected HTTP status ${status}`,
           ),
         );
@@ -295,7 +296,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
   }
 
   // Trailers (or trailers-only headers) end the call with their status.
-  #finish(s: ClientStream, list: string[], httpStatus: number): void {
+  #finish(s: ClientTransportStream, list: string[], httpStatus: number): void {
     const trailers = list.slice();
     s.trailers = trailers;
     const err = statusFromTrailers(trailers, httpStatus, s.responseHeaders === null);
@@ -312,7 +313,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     }
   }
 
-  #failStream(s: ClientStream, err: StatusError): void {
+  #failStream(s: ClientTransportStream, err: StatusError): void {
     s.fail(err);
     s.settleHeaders();
   }
@@ -340,7 +341,7 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     return 0;
   }
 
-  protected onStreamReset(s: ClientStream, code: number, local?: boolean): void {
+  protected onStreamReset(s: ClientTransportStream, code: number, local?: boolean): void {
     if (!local) {
       s.rstCode = code;
       if (code === ErrorCode.REFUSED_STREAM) s.refused = true;
@@ -348,11 +349,11 @@ export class ClientTransport extends Http2Connection<ClientStream> {
     this.#failStream(s, statusFromRstCode(code, local === true));
   }
 
-  protected onStreamAborted(s: ClientStream, reason: StatusError): void {
+  protected onStreamAborted(s: ClientTransportStream, reason: StatusError): void {
     this.#failStream(s, reason.code === Code.Unavailable ? reason : unavailable(reason.rawMessage));
   }
 
-  protected onMessageTooLarge(s: ClientStream): void {
+  protected onMessageTooLarge(s: ClientTransportStream): void {
     s.settleHeaders();
     this.resetStream(s, ErrorCode.CANCEL);
   }
@@ -444,9 +445,4 @@ function httpStatusOf(list: readonly string[]): number {
     }
   }
   return 0;
-}
-
-function headerValue(list: readonly string[], name: string): string {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-  return "";
 }

@@ -4,7 +4,7 @@
 
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { ErrorCode, Flag, FrameType, SettingId } from "./frame.ts";
-import { type ClientStream, TransportDrainingError } from "./http2_client.ts";
+import { type ClientTransportStream, TransportDrainingError } from "./http2_client.ts";
 import { grpcFrame, header, rawClient, req, resp, settle, until } from "./_testing.ts";
 import { Code, StatusError } from "../status.ts";
 
@@ -12,7 +12,7 @@ function ok(extra: string[] = []): string[] {
   return ["grpc-status", "0", ...extra];
 }
 
-async function failure(s: ClientStream): Promise<StatusError> {
+async function failure(s: ClientTransportStream): Promise<StatusError> {
   return await assertRejects(async () => {
     while ((await s.recvMsg()) !== null) { /* drain */ }
   }, StatusError);
@@ -92,7 +92,7 @@ Deno.test("newStream waits for a MAX_CONCURRENT_STREAMS slot and takes it when a
   const { client, peer } = await rawClient({}, [SettingId.MAX_CONCURRENT_STREAMS, 1]);
   assertEquals(client.peerMaxConcurrentStreams, 1);
   const s1 = await client.newStream(req());
-  let s2: ClientStream | undefined;
+  let s2: ClientTransportStream | undefined;
   const p2 = Promise.resolve(client.newStream(req())).then((s) => (s2 = s));
   await settle();
   assertEquals(s2, undefined);
@@ -131,9 +131,9 @@ Deno.test("a withdrawn slot wait never opens a stream; grpc-timeout is what is l
   const s1 = await client.newStream(req());
   // Three calls wait for the slot: one is withdrawn (its call was cancelled), one runs out of
   // time while waiting, one has 10 s left when it starts waiting.
-  const gone = client.newStream(req(), undefined, now + 60_000) as Promise<ClientStream>;
-  const late = client.newStream(req(), undefined, now + 1_000) as Promise<ClientStream>;
-  const kept = client.newStream(req(), undefined, now + 10_000) as Promise<ClientStream>;
+  const gone = client.newStream(req(), undefined, now + 60_000) as Promise<ClientTransportStream>;
+  const late = client.newStream(req(), undefined, now + 1_000) as Promise<ClientTransportStream>;
+  const kept = client.newStream(req(), undefined, now + 10_000) as Promise<ClientTransportStream>;
   assert(gone instanceof Promise && late instanceof Promise && kept instanceof Promise);
   const cancelled = new StatusError(Code.Canceled, "call cancelled");
   assertEquals(client.withdraw(gone, cancelled), true);

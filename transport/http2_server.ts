@@ -143,11 +143,14 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   #lastPingAt = 0;
   #pingStrikes = 0;
   #resetPingStrikes = false;
-  readonly sopts: ServerTransportOptions;
+  // The keepalive enforcement policy (grpc-go keepalive.EnforcementPolicy).
+  readonly #keepaliveMinTimeMs: number;
+  readonly #permitKeepaliveWithoutStream: boolean;
 
   constructor(conn: RawConn, opts: ServerTransportOptions, onStream: (s: ServerStream) => void) {
     super(conn, opts, true);
-    this.sopts = opts;
+    this.#keepaliveMinTimeMs = opts.keepaliveMinTimeMs;
+    this.#permitKeepaliveWithoutStream = opts.permitKeepaliveWithoutStream;
     this.onStream = onStream;
   }
 
@@ -339,9 +342,9 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       this.#pingStrikes = 0;
       return;
     }
-    const min = this.streams.size < 1 && !this.sopts.permitKeepaliveWithoutStream
+    const min = this.streams.size < 1 && !this.#permitKeepaliveWithoutStream
       ? IDLE_PING_MIN_MS
-      : this.sopts.keepaliveMinTimeMs;
+      : this.#keepaliveMinTimeMs;
     if (last !== 0 && last + min > now) this.#pingStrikes++;
     if (this.#pingStrikes > D.MAX_PING_STRIKES) {
       throw connError(ErrorCode.ENHANCE_YOUR_CALM, "too_many_pings");

@@ -3,7 +3,7 @@
 // take is answered with an HTTP status (405, 415, 400) and a gRPC status.
 
 import { Code } from "../status.ts";
-import { isGrpcContentType } from "../internal/wire.ts";
+import { isGrpcContentType } from "../internal/headers.ts";
 import { decodeTimeout } from "../internal/timeout.ts";
 
 /** What validateRequest extracts from a request gRPC can take. */

@@ -9,6 +9,8 @@
 
 import { delay } from "@std/async/delay";
 import { Code, loadProto, Metadata, Server, type ServerContext, StatusError } from "@seed/grpc";
+import { HealthServer } from "@seed/grpc/health";
+import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../../internal/flags.ts";
 import { stopOnSignals } from "../../internal/signals.ts";
 
@@ -159,6 +161,9 @@ export async function createInteropServer(): Promise<Server> {
       }
     },
   });
+  // Standard services, so any standard tool can talk to it.
+  new HealthServer().register(server, { shutdownOnGracefulStop: true });
+  registerReflection(server);
   return server;
 }
 

@@ -1,5 +1,12 @@
-// Small wire-format helpers that the server, the client and metadata.ts share: the gRPC
-// content-type test, binary header values, and error text for messages.
+// gRPC header values on flat header lists ([name0, value0, name1, value1, …]), for both sides
+// and metadata.ts: looking one up, the gRPC content-type test, and binary (`-bin`) values.
+
+/** The first value of header `name` in a flat list, or `undefined` (also for no list). */
+export function headerValue(list: readonly string[] | null, name: string): string | undefined {
+  if (list === null) return undefined;
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
+}
 
 /** Whether a content-type is gRPC's: `application/grpc`, optionally `+proto`… or `;…`. */
 export function isGrpcContentType(ct: string): boolean {
@@ -32,9 +39,4 @@ export function decodeBinaryHeader(value: string): Uint8Array | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** An error's message, or the value as text. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

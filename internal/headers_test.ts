@@ -1,5 +1,10 @@
 import { assertEquals } from "@std/assert";
-import { decodeBinaryHeader, encodeBinaryHeader, errorMessage, isGrpcContentType } from "./wire.ts";
+import {
+  decodeBinaryHeader,
+  encodeBinaryHeader,
+  headerValue,
+  isGrpcContentType,
+} from "./headers.ts";
 
 Deno.test("isGrpcContentType() takes application/grpc, +suffixes and parameters only", () => {
   for (const ct of ["application/grpc", "application/grpc+proto", "application/grpc;charset=x"]) {
@@ -26,7 +31,10 @@ Deno.test("decodeBinaryHeader() returns undefined for malformed base64, never th
   }
 });
 
-Deno.test("errorMessage() reads an Error's message or stringifies anything else", () => {
-  assertEquals(errorMessage(new TypeError("boom")), "boom");
-  assertEquals(errorMessage(42), "42");
+Deno.test("headerValue() finds the first value of a name in a flat list", () => {
+  const list = ["a", "1", "b", "2", "a", "3"];
+  assertEquals(headerValue(list, "a"), "1");
+  assertEquals(headerValue(list, "b"), "2");
+  assertEquals(headerValue(list, "c"), undefined);
+  assertEquals(headerValue(null, "a"), undefined);
 });
