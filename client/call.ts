@@ -435,7 +435,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       throw err;
     }
     this.#replay = null;
-    const compressed = s.recvCompressed;
     const [, end] = await this.#recvRaw();
     if (end !== null) {
       const err = new StatusError(
@@ -445,7 +444,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#abort(err);
       throw err;
     }
-    s.recvCompressed = compressed;
     const res = this.#decode(s, raw);
     this.#finish(null);
     return res;
@@ -453,7 +451,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
 
   #decode(s: ClientTransportStream, raw: Uint8Array): Res {
     try {
-      const compressed = s.recvCompressed;
+      const compressed = s.wasCompressed(raw);
       const d = compressed ? this.#responseDecompressor(s) : undefined;
       return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv);
     } catch (err) {

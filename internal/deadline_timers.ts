@@ -21,6 +21,7 @@ export interface DeadlineEntry {
 export class DeadlineTimers {
   readonly #granularity: number;
   readonly #now: () => number;
+  readonly #onError: (err: unknown) => void;
   readonly #buckets = new Map<number, Set<DeadlineEntry>>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
@@ -29,10 +30,16 @@ export class DeadlineTimers {
    * @param granularityMs Deadlines are rounded up to a multiple of this (they fire late by at
    *   most this much, never early).
    * @param now The clock (epoch ms), injectable for tests.
+   * @param onError Gets what an `onDeadline()` threw; the other entries due still run.
    */
-  constructor(granularityMs = 4, now: () => number = Date.now) {
+  constructor(
+    granularityMs = 4,
+    now: () => number = Date.now,
+    onError: (err: unknown) => void = logError,
+  ) {
     this.#granularity = granularityMs;
     this.#now = now;
+    this.#onError = onError;
   }
 
   /** Number of entries waiting. */
@@ -104,8 +111,18 @@ export class DeadlineTimers {
     for (const set of due) {
       for (const e of set) {
         e.deadlineBucket = 0;
-        e.onDeadline();
+        try {
+          e.onDeadline();
+        } catch (err) {
+          // One broken entry must not leave the rest of its bucket (other calls) without their
+          // deadline.
+          this.#onError(err);
+        }
       }
     }
   };
+}
+
+function logError(err: unknown): void {
+  console.error("A deadline callback threw:", err);
 }

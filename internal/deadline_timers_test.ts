@@ -86,3 +86,26 @@ Deno.test("DeadlineTimers: an entry added while others fire is served too", asyn
   assertEquals(late.fired, 1);
   timers.clear();
 });
+
+Deno.test("DeadlineTimers: an entry that throws does not keep the rest of its bucket from running", async () => {
+  let now = 1000;
+  const errors: unknown[] = [];
+  const timers = new DeadlineTimers(4, () => now, (e) => errors.push(e));
+  const before = new Entry(), after = new Entry();
+  const bad: DeadlineEntry = {
+    deadlineBucket: 0,
+    onDeadline() {
+      throw new Error("boom");
+    },
+  };
+  timers.add(before, 1002);
+  timers.add(bad, 1002);
+  timers.add(after, 1002); // same bucket (1004), after the throwing one
+  now = 1004;
+  timers.add(new Entry(), 0); // forces a fire now
+  await tick();
+  assertEquals([before.fired, after.fired], [1, 1]);
+  assertEquals(errors.map((e) => (e as Error).message), ["boom"]);
+  assertEquals(timers.size, 0);
+  timers.clear();
+});

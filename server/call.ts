@@ -176,7 +176,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     const s = this.#s;
     const received = await s.recvMsg();
     if (received === null) return null;
-    const compressed = s.recvCompressed;
+    const compressed = s.wasCompressed(received);
     this.requestCompressed = compressed;
     const o = this.#opts;
     return decodeMessage(

@@ -31,6 +31,8 @@ import {
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
+import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
+import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/error_message.ts";
@@ -83,12 +85,6 @@ const PING_BDP = 1;
 const PING_DRAIN = 2;
 const PING_USER = 3;
 
-// grpc-go bdp_estimator.go constants: alpha (RTT smoothing), beta (sample must reach this share of
-// the current BDP), gamma (window = gamma × sample).
-const BDP_ALPHA = 0.9;
-const BDP_BETA = 0.66;
-const BDP_GAMMA = 2;
-
 /** Shared HTTP/2 connection machinery; subclassed by ServerTransport and ClientTransport. */
 export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   readonly conn: RawConn;
@@ -103,11 +99,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   peerMaxConcurrentStreams: number = D.UNLIMITED_STREAMS;
   peerMaxHeaderListSize: number = D.UNLIMITED_STREAMS;
 
-  // Flow control (RFC 9113 §6.9). connSendWindow: what the peer lets us send.
+  // Flow control (RFC 9113 §6.9; flow_control.ts). connSendWindow: what the peer lets us send.
   connSendWindow: number = D.DEFAULT_WINDOW_SIZE;
-  #connRecvLimit: number;
-  #connRecvInFlight = 0;
-  #connRecvUnacked = 0;
+  readonly #connRecv: ConnRecvFlow;
   /** Our stream window as currently advertised (BDP may raise it). */
   streamRecvWindow: number;
   #blocked: S[] = [];
@@ -131,18 +125,13 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
 
   // Defences.
   #controlQueued = 0;
-  #emptyData = 0;
-  #resetWindowStart = 0;
-  #resetCount = 0;
+  readonly #emptyData: EmptyDataBucket;
+  readonly #resets: ResetBudget;
+  /** Streams we sent RST_STREAM on lately: the peer's frames still in flight are ignored. */
+  readonly #resetByUs = new RecentResets();
 
-  // BDP estimator (grpc-go bdp_estimator.go).
-  #bdp: number;
-  #bdpSample = 0;
-  #bdpSentAt = 0;
-  #bdpPingOut = false;
-  #bdpRtt = 0;
-  #bdpSamples = 0;
-  #bdpBwMax = 0;
+  // BDP estimator (grpc-go bdp_estimator.go); null with static windows.
+  readonly #bdp: BdpEstimator | null;
 
   // Lifecycle.
   #closed = false;
@@ -154,7 +143,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #settingsReject!: (e: unknown) => void;
   /** Resolves when the peer's first SETTINGS frame arrives (the handshake, from our side). */
   readonly handshaked: Promise<void>;
-  #userPings: (() => void)[] = [];
+  /** ping() calls waiting for their ACK, oldest first. */
+  #userPings: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Set when a GOAWAY was sent; streams above goawayLastId are refused. */
   goawaySent = false;
   /** Set when the peer's GOAWAY arrived. */
@@ -173,9 +163,11 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       maxHeaderListSize: opts.maxHeaderListSize,
     });
     this.#parser.maxFrameSize = opts.maxFrameSize;
-    this.#connRecvLimit = opts.initialConnWindowSize;
+    this.#connRecv = new ConnRecvFlow(opts.initialConnWindowSize);
+    this.#emptyData = new EmptyDataBucket(opts.now);
+    this.#resets = new ResetBudget(opts.now);
     this.streamRecvWindow = opts.initialWindowSize;
-    this.#bdp = opts.initialWindowSize;
+    this.#bdp = opts.dynamicWindow ? new BdpEstimator(opts.initialWindowSize) : null;
     this.#prefaceLeft = isServer ? CONNECTION_PREFACE.length : 0;
     this.closed = new Promise((r) => (this.#closedResolve = r));
     this.handshaked = new Promise((resolve, reject) => {
@@ -362,44 +354,54 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #onDataFrame(f: FrameParser): void {
     const id = f.streamId;
     const len = f.length;
-    // Connection-level accounting first: it covers frames for closed streams and padding too.
-    this.#connRecvInFlight += len;
-    if (this.#connRecvInFlight > this.#connRecvLimit) {
-      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window exceeded");
-    }
+    // Connection-level accounting first: it covers frames for closed streams and padding too,
+    // and credits on receipt (flow_control.ts: a stalled stream must not stall the connection).
     if (len > 0) {
-      this.#creditConn(len);
-      if (this.opts.dynamicWindow) this.#bdpAdd(len);
+      const inc = this.#connRecv.onData(len);
+      if (inc < 0) {
+        throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window exceeded");
+      }
+      if (inc > 0) {
+        writeWindowUpdate(this.writer.out, 0, inc);
+        this.writer.flushSoon();
+      }
+      if (this.#bdp !== null && this.#bdp.add(len)) this.#writeOurPing(PING_BDP);
     }
     const endStream = (f.flags & Flag.END_STREAM) !== 0;
-    if (len === 0 && !endStream) {
-      if (++this.#emptyData > D.MAX_EMPTY_DATA_FRAMES) {
-        throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many empty DATA frames");
-      }
-    }
+    if (len === 0 && !endStream) this.#countEmptyData();
     const s = this.streams.get(id);
     if (s === undefined) {
       if (this.isIdleStream(id)) {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on an idle stream");
       }
-      // A stream we closed (reset, or finished while the peer was still sending): RFC 9113 §5.1
-      // says to ignore frames that were in flight after our RST_STREAM; grpc-go handleData
-      // drops them too. Answering each with RST_STREAM was one RST per DATA frame of a large
-      // upload that outlived its call. The connection window was credited above.
+      // A stream we reset (or finished with RST_STREAM NO_ERROR while the peer still sent):
+      // RFC 9113 §5.1 says to ignore frames that were in flight after our RST_STREAM, and one
+      // RST per DATA frame of an upload that outlived its call helps nobody. Any other closed
+      // stream (both sides ended, or the peer reset it) is a STREAM_CLOSED stream error (§6.1),
+      // answered once: the RST_STREAM puts the id among ours. The connection window was
+      // credited above either way.
+      if (!this.#resetByUs.has(id)) this.#writeRst(id, ErrorCode.STREAM_CLOSED);
       return;
     }
     if (s.state === StreamState.HALF_CLOSED_REMOTE || s.state === StreamState.CLOSED) {
       this.#streamError(id, ErrorCode.STREAM_CLOSED);
       return;
     }
-    s.recvInFlight += len;
-    if (s.recvInFlight > s.recvLimit) {
+    if (!s.recvFlow.onData(len)) {
       this.#streamError(id, ErrorCode.FLOW_CONTROL_ERROR);
       return;
     }
     // Padding is flow-controlled but carries nothing: credit it back now.
     const data = f.payloadEnd - f.payloadStart;
-    if (len > data) this.creditStream(s, len - data);
+    if (len > data) s.onPadding(len - data);
+    // RFC 9113 §8.1.1: DATA that disagrees with content-length makes the message malformed.
+    if (s.contentLength >= 0) {
+      s.dataLength += data;
+      if (s.dataLength > s.contentLength || (endStream && s.dataLength !== s.contentLength)) {
+        this.#streamError(id, ErrorCode.PROTOCOL_ERROR);
+        return;
+      }
+    }
     if (data > 0 && !s.onData(f.buf, f.payloadStart, f.payloadEnd)) {
       this.onMessageTooLarge(s);
       return;
@@ -489,16 +491,18 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     this.onStreamReset(s, code);
   }
 
+  // CVE-2019-9518 (empty frames flood; defences.ts: a leaky bucket).
+  #countEmptyData(): void {
+    if (!this.#emptyData.add()) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many empty DATA frames");
+    }
+  }
+
   // CVE-2023-44487 (rapid reset): a peer that opens and cancels streams faster than any real
   // client gets GOAWAY ENHANCE_YOUR_CALM. Counts the peer's RST_STREAMs on open streams and our
   // resets of open streams for the peer's errors (#streamError).
   #countReset(): void {
-    const now = this.opts.now();
-    if (now - this.#resetWindowStart >= 1000) {
-      this.#resetWindowStart = now;
-      this.#resetCount = 0;
-    }
-    if (++this.#resetCount > D.MAX_RESETS_PER_SECOND) {
+    if (!this.#resets.add()) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "Too many stream resets");
     }
   }
@@ -560,8 +564,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
         if (kind === PING_BDP) this.#bdpAck();
         else if (kind === PING_DRAIN) this.onDrainPingAck();
         else if (kind === PING_USER) {
-          const w = this.#userPings.shift();
-          if (w !== undefined) w();
+          this.#userPings.shift()?.resolve();
         }
       }
       return;
@@ -603,78 +606,32 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     if (s.blocked) this.#drainBlocked();
   }
 
-  // ---- receive-side flow control ---------------------------------------------------------
+  // ---- receive-side flow control (flow_control.ts) ----------------------------------------
 
-  // grpc-go inFlow: a WINDOW_UPDATE once a quarter of the window has been consumed.
-  #creditConn(n: number): void {
-    this.#connRecvUnacked += n;
-    if (this.#connRecvUnacked >= this.#connRecvLimit / 4) {
-      const inc = this.#connRecvUnacked;
-      this.#connRecvUnacked = 0;
-      this.#connRecvInFlight -= inc;
-      writeWindowUpdate(this.writer.out, 0, inc);
+  /** Announces `n` more bytes of `s`'s receive window, unless the peer is done sending on it. */
+  sendStreamWindowUpdate(s: Http2Stream, n: number): void {
+    if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
+      writeWindowUpdate(this.writer.out, s.id, n);
       this.writer.flushSoon();
     }
   }
 
-  /** Credits `n` received bytes of stream `s` (Http2Stream calls it as messages are consumed). */
-  creditStream(s: Http2Stream, n: number): void {
-    s.recvUnacked += n;
-    if (s.recvUnacked >= s.recvLimit / 4) {
-      const inc = s.recvUnacked;
-      s.recvUnacked = 0;
-      s.recvInFlight -= inc;
-      if (s.state === StreamState.OPEN || s.state === StreamState.HALF_CLOSED_LOCAL) {
-        writeWindowUpdate(this.writer.out, s.id, inc);
-        this.writer.flushSoon();
-      }
-    }
-  }
-
-  #bdpAdd(n: number): void {
-    if (this.#bdp >= D.MAX_BDP_WINDOW) return;
-    if (!this.#bdpPingOut) {
-      this.#bdpPingOut = true;
-      this.#bdpSample = 0;
-      this.#bdpSentAt = performance.now();
-      this.#writeOurPing(PING_BDP);
-    }
-    this.#bdpSample += n;
-  }
-
-  // grpc-go bdpEstimator.calculate: when a full RTT's worth of data nearly fills the current
-  // window and bandwidth is at its maximum, the window becomes gamma × sample.
   #bdpAck(): void {
-    if (!this.#bdpPingOut) return;
-    this.#bdpPingOut = false;
-    const rtt = (performance.now() - this.#bdpSentAt) / 1000;
-    this.#bdpSamples++;
-    if (this.#bdpSamples < 10) this.#bdpRtt += (rtt - this.#bdpRtt) / this.#bdpSamples;
-    else this.#bdpRtt += (rtt - this.#bdpRtt) * BDP_ALPHA;
-    const bw = this.#bdpSample / (Math.max(this.#bdpRtt, 1e-6) * 1.5);
-    if (bw > this.#bdpBwMax) this.#bdpBwMax = bw;
-    if (this.#bdpSample >= BDP_BETA * this.#bdp && bw === this.#bdpBwMax) {
-      const next = Math.min(D.MAX_BDP_WINDOW, Math.floor(BDP_GAMMA * this.#bdpSample));
-      if (next > this.#bdp) this.#updateWindows(next);
-    }
+    const n = this.#bdp?.onAck() ?? 0;
+    if (n > 0) this.#updateWindows(n);
   }
 
   // grpc-go updateFlowControl: raise the connection window and every stream's window to n.
   #updateWindows(n: number): void {
-    this.#bdp = n;
     const out = this.writer.out;
-    const connDelta = n - this.#connRecvLimit;
-    if (connDelta > 0) {
-      this.#connRecvLimit = n;
-      writeWindowUpdate(out, 0, connDelta);
-    }
-    const delta = n - this.streamRecvWindow;
-    if (delta > 0) {
+    const connDelta = this.#connRecv.newLimit(n);
+    if (connDelta > 0) writeWindowUpdate(out, 0, connDelta);
+    if (n > this.streamRecvWindow) {
       // RFC 9113 §6.9.2: the peer adds the SETTINGS delta to every open stream's window itself,
       // so open streams get no WINDOW_UPDATE here (one would credit them twice and let the peer
-      // overrun recvLimit). grpc-go updateFlowControl: newLimit on each stream + SETTINGS.
+      // overrun the window). grpc-go updateFlowControl: newLimit on each stream + SETTINGS.
       this.streamRecvWindow = n;
-      for (const s of this.streams.values()) s.recvLimit += delta;
+      for (const s of this.streams.values()) s.recvFlow.limit = n;
       writeSettings(out, [SettingId.INITIAL_WINDOW_SIZE, n]);
     }
     this.writer.flushSoon();
@@ -690,13 +647,22 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   }
   readonly #scratchPing = new Uint8Array([0x42, 0x44, 0, 0, 0, 0, 0, 0]);
 
-  /** Sends a PING and resolves on its ACK (a liveness check; also used by tests). */
+  /**
+   * Sends a PING and resolves on its ACK (a liveness check: keepalive, tests); rejects with the
+   * close reason if the connection closes first, or is closed already.
+   */
   ping(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closeReason);
-    return new Promise((resolve) => {
-      this.#userPings.push(resolve);
+    if (this.#closed) return Promise.reject(this.#closeReason ?? unavailable("Connection closed"));
+    return new Promise((resolve, reject) => {
+      this.#userPings.push({ resolve, reject });
       this.#writeOurPing(PING_USER);
     });
+  }
+
+  #failPings(reason: StatusError): void {
+    const waiting = this.#userPings;
+    this.#userPings = [];
+    for (const p of waiting) p.reject(reason);
   }
 
   /** Sends the drain PING (gracefulStop); `onDrainPingAck` runs on its ACK. */
@@ -884,6 +850,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   }
 
   #writeRst(id: number, code: number): void {
+    this.#resetByUs.add(id);
     writeRstStream(this.writer.out, id, code);
     this.#controlQueued++;
     this.writer.flushSoon();
@@ -902,6 +869,11 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // DATA on a half-closed stream, …) to get the rapid-reset effect without sending RST_STREAM;
     // those resets share the same budget.
     if (this.isServer) this.#countReset();
+  }
+
+  /** Whether we sent RST_STREAM on `id` recently (the peer's frames may still be in flight). */
+  protected wasResetByUs(id: number): boolean {
+    return this.#resetByUs.has(id);
   }
 
   /** Answers a stream error found by a role (malformed request, refused stream). */
@@ -923,6 +895,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // Stop reading now; the socket closes once GOAWAY is written.
     this.#closed = true;
     this.#failAll(reason);
+    this.#failPings(reason);
   }
 
   /** Sends GOAWAY(lastStreamId, code) without closing. */
@@ -946,8 +919,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       // Already closed.
     }
     this.#settingsReject(reason);
-    for (const w of this.#userPings) w();
-    this.#userPings = [];
+    this.#failPings(reason);
     this.#closedResolve();
     this.onClose?.();
   }
@@ -1012,4 +984,19 @@ const EMPTY = new Uint8Array(0);
 /** An UNAVAILABLE status for connection loss. */
 export function unavailable(message: string): StatusError {
   return new StatusError(Code.Unavailable, message);
+}
+
+/**
+ * Whether a header list has a field value with NUL, CR or LF, which makes the message malformed
+ * (RFC 9113 §8.2.1). `list` is flat: [name, value, …].
+ */
+export function hasInvalidFieldValue(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i += 2) {
+    const v = list[i];
+    for (let j = 0; j < v.length; j++) {
+      const c = v.charCodeAt(j);
+      if (c <= 13 && (c === 0 || c === 10 || c === 13)) return true;
+    }
+  }
+  return false;
 }

@@ -30,8 +30,10 @@ export const WRITE_HIGH_WATER_MARK = 1024 * 1024;
 export const DRAIN_PING_TIMEOUT_MS = 5000;
 /** Peer resets of streams it opened, per second, before GOAWAY ENHANCE_YOUR_CALM. */
 export const MAX_RESETS_PER_SECOND = 200;
-/** Empty DATA frames without END_STREAM tolerated per connection before ENHANCE_YOUR_CALM. */
+/** Empty DATA frames without END_STREAM tolerated in a burst before ENHANCE_YOUR_CALM. */
 export const MAX_EMPTY_DATA_FRAMES = 1000;
+/** How fast the empty-DATA allowance comes back (frames per second, a leaky bucket). */
+export const EMPTY_DATA_FRAMES_PER_SECOND = 100;
 /** CONTINUATION frames tolerated in one header block before ENHANCE_YOUR_CALM. */
 export const MAX_CONTINUATION_FRAMES = 1000;
 /** grpc-go keepalive.EnforcementPolicy defaults. */

@@ -193,7 +193,8 @@ Deno.test("Endless empty CONTINUATION frames are GOAWAY ENHANCE_YOUR_CALM too", 
 
 Deno.test("Empty DATA frame flood (CVE-2019-9518) is GOAWAY ENHANCE_YOUR_CALM", async () => {
   const streams: ServerStream[] = [];
-  const { server, peer } = await handshakenServer((s) => streams.push(s));
+  // A stopped clock: the whole flood arrives at one instant.
+  const { server, peer } = await handshakenServer((s) => streams.push(s), { now: () => 5000 });
   peer.headers(1, req());
   for (let i = 0; i < 1000; i++) peer.data(1, []);
   peer.ping().send();
@@ -203,6 +204,31 @@ Deno.test("Empty DATA frame flood (CVE-2019-9518) is GOAWAY ENHANCE_YOUR_CALM", 
   await server.closed;
   assertEquals(peer.goaways().map((f) => f.errorCode), [ErrorCode.ENHANCE_YOUR_CALM]);
   // An empty DATA with END_STREAM is the normal way to half-close and never counts.
+});
+
+Deno.test("The empty-DATA allowance comes back with time: a long-lived connection is never killed, a later flood is", async () => {
+  let now = 1_000_000;
+  const { server, peer } = await handshakenServer(() => {}, { now: () => now });
+  peer.headers(1, req()).send();
+  // A burst of 1000, then 20 000 more at 50 per (simulated) second, as a slow but steady peer.
+  for (let i = 0; i < 1000; i++) peer.data(1, []);
+  peer.ping().send();
+  await until(() => peer.pingAcks().length === 1, "PING ACK");
+  for (let t = 0; t < 400; t++) {
+    now += 1000;
+    for (let i = 0; i < 50; i++) peer.data(1, []);
+    peer.send();
+    await settle(1);
+  }
+  peer.ping().send();
+  await until(() => peer.pingAcks().length === 2, "PING ACK");
+  assertEquals(peer.goaways(), []);
+  // 10 s of quiet refill the whole burst allowance; 1001 at once is a flood again.
+  now += 10_000;
+  for (let i = 0; i < 1001; i++) peer.data(1, []);
+  peer.send();
+  await server.closed;
+  assertEquals(peer.goaways().map((f) => f.errorCode), [ErrorCode.ENHANCE_YOUR_CALM]);
 });
 
 Deno.test("Empty DATA frames with END_STREAM are not a flood", async () => {

@@ -175,20 +175,30 @@ Deno.test("DATA beyond the connection window is GOAWAY FLOW_CONTROL_ERROR", asyn
   assertEquals(peer.goaways().map((g) => g.errorCode), [ErrorCode.FLOW_CONTROL_ERROR]);
 });
 
-Deno.test("WINDOW_UPDATE goes out once a quarter of a window is consumed", async () => {
+Deno.test("WINDOW_UPDATE goes out once a quarter of a window is received (connection) or read (stream)", async () => {
   const streams: ServerStream[] = [];
   const { server, peer } = await handshakenServer((s) => streams.push(s), { dynamicWindow: false });
   peer.headers(1, req()).send();
   await until(() => streams.length === 1, "stream");
-  // One message larger than what we send, so every byte is credited as it arrives.
-  const prefix = [0, 0, 1, 0, 0]; // message of 65536 bytes
+  const prefix = [0, 0, 0, 0x75, 0x30]; // a message of 30000 bytes
   peer.data(1, [...prefix, ...new Uint8Array(15995)]).send(); // 16000 bytes < 65535 / 4
   await settle();
   assertEquals(peer.written(FrameType.WINDOW_UPDATE).length, 0);
-  peer.data(1, new Uint8Array(400)).send(); // 16400 ≥ 16383.75
-  await until(() => peer.written(FrameType.WINDOW_UPDATE).length === 2, "two WINDOW_UPDATEs");
-  const wu = peer.written(FrameType.WINDOW_UPDATE);
-  assertEquals(wu.map((f) => [f.streamId, f.increment]), [[0, 16400], [1, 16400]]);
+  peer.data(1, new Uint8Array(400)).send(); // 16400 ≥ 16383.75: the connection is credited
+  await until(() => peer.written(FrameType.WINDOW_UPDATE).length === 1, "connection credit");
+  await settle();
+  assertEquals(peer.written(FrameType.WINDOW_UPDATE).map((f) => [f.streamId, f.increment]), [[
+    0,
+    16400,
+  ]]);
+  // The rest of the message; the stream is credited only once the application reads it.
+  peer.data(1, new Uint8Array(30005 - 16400)).send();
+  await until(() => streams[0].unreadBytes === 30005, "the whole message");
+  await settle();
+  assertEquals(peer.written(FrameType.WINDOW_UPDATE, 1).length, 0);
+  assertEquals((await streams[0].recvMsg())?.length, 30000);
+  await until(() => peer.written(FrameType.WINDOW_UPDATE, 1).length === 1, "stream credit");
+  assertEquals(peer.written(FrameType.WINDOW_UPDATE, 1)[0].increment, 30005);
   server.close();
 });
 

@@ -4,7 +4,13 @@
 // streams the server never processed are marked `refused`, so the channel can retry them on a
 // new connection without the application noticing.
 
-import { Http2Connection, type RawConn, type TransportOptions, unavailable } from "./connection.ts";
+import {
+  hasInvalidFieldValue,
+  Http2Connection,
+  type RawConn,
+  type TransportOptions,
+  unavailable,
+} from "./connection.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import * as D from "./defaults.ts";
@@ -259,6 +265,15 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     if (!complete) {
       this.#failStream(s, new StatusError(Code.Internal, "Response header list too large"));
       this.resetStream(s, ErrorCode.FRAME_SIZE_ERROR);
+      return;
+    }
+    if (hasInvalidFieldValue(list)) {
+      // RFC 9113 §8.2.1: a malformed response is a stream error PROTOCOL_ERROR.
+      this.#failStream(
+        s,
+        new StatusError(Code.Internal, "Malformed response: NUL, CR or LF in a header value"),
+      );
+      this.resetStream(s, ErrorCode.PROTOCOL_ERROR);
       return;
     }
     if (s.responseHeaders === null) {

@@ -3,7 +3,13 @@
 // (MAX_CONCURRENT_STREAMS, running handlers, GOAWAY), enforces the keepalive policy against PING
 // floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully.
 
-import { Http2Connection, type RawConn, type TransportOptions, unavailable } from "./connection.ts";
+import {
+  hasInvalidFieldValue,
+  Http2Connection,
+  type RawConn,
+  type TransportOptions,
+  unavailable,
+} from "./connection.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import { ConnectionError, StreamError } from "./errors.ts";
@@ -220,14 +226,27 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   protected onHeaderBlock(id: number, list: string[], endStream: boolean, complete: boolean): void {
     const existing = this.streams.get(id);
     if (existing !== undefined) {
-      // Request trailers: must end the stream and carry no pseudo-headers (RFC 9113 §8.1).
-      if (!endStream || hasPseudo(list)) {
+      // RFC 9113 §5.1: the client already ended its side; anything more is STREAM_CLOSED (the
+      // state is checked before the trailers' shape).
+      if (existing.state === StreamState.HALF_CLOSED_REMOTE) {
+        this.streamError(new StreamError(id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM"));
+        return;
+      }
+      // Request trailers: must end the stream and carry no pseudo-headers (RFC 9113 §8.1), no
+      // NUL/CR/LF in values (§8.2.1), and the DATA must match any content-length (§8.1.1).
+      if (
+        !endStream || hasPseudo(list) || hasInvalidFieldValue(list) ||
+        (existing.contentLength >= 0 && existing.dataLength !== existing.contentLength)
+      ) {
         this.streamError(new StreamError(id, ErrorCode.PROTOCOL_ERROR, "Malformed trailers"));
         return;
       }
       this.#remoteEndFromHeaders(existing);
       return;
     }
+    // Trailers still in flight after our RST_STREAM are ignored (§5.1; the block was decoded,
+    // so HPACK stays in sync).
+    if (id <= this.#lastStreamId && this.wasResetByUs(id)) return;
     if ((id & 1) === 0 || id <= this.#lastStreamId) {
       // RFC 9113 §5.1.1: a new stream id must be odd and larger than every earlier one.
       throw connError(ErrorCode.PROTOCOL_ERROR, `Bad stream id ${id}`);
@@ -246,12 +265,13 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       this.streamError(new StreamError(id, ErrorCode.REFUSED_STREAM, "Too many streams"));
       return;
     }
-    const req = validateRequest(list);
+    const req = validateRequest(list, endStream);
     if (req instanceof RequestError) {
       this.#refuseRequest(id, req, endStream);
       return;
     }
     const s = new ServerStream(this, id, req);
+    s.contentLength = req.contentLength;
     this.streams.set(id, s);
     this.#handlers++;
     if (endStream) this.#remoteEndFromHeaders(s);

@@ -119,6 +119,23 @@ Deno.test("ping() resolves on the peer's ACK", async () => {
   server.close();
 });
 
+Deno.test("ping() rejects when the connection closes before the ACK, and after it closed", async () => {
+  // The peer never answers: the client's PING waits until the connection goes.
+  const { client, peer } = await rawClient();
+  const p = client.ping();
+  await until(() => peer.written(FrameType.PING).length === 1, "PING");
+  client.close(new StatusError(Code.Unavailable, "gone"));
+  const err = await assertRejects(() => p, StatusError);
+  assertEquals(err.rawMessage, "gone");
+  assertEquals((await assertRejects(() => client.ping(), StatusError)).code, Code.Unavailable);
+  // A connection error (GOAWAY from us) rejects it too.
+  const { server, peer: p2 } = await handshakenServer();
+  const q = server.ping();
+  p2.frame(FrameType.PUSH_PROMISE, Flag.END_HEADERS, 1, [0, 0, 0, 2]).send();
+  assertEquals((await assertRejects(() => q, StatusError)).code, Code.Internal);
+  server.close();
+});
+
 Deno.test("ServerTransport ignores unknown frame types and PRIORITY frames", async () => {
   const { server, peer } = await handshakenServer();
   peer.frame(0xfa, 0xff, 1, [1, 2, 3]).frame(FrameType.PRIORITY, 0, 3, [0, 0, 0, 0, 16]).ping()

@@ -50,6 +50,13 @@ const MALFORMED: [string, string[]][] = [
   ["te: gzip", [...BASE, "te", "gzip"]],
   ["a header name with a space", [...BASE, "x y", "1"]],
   ["an empty header name", [...BASE, "", "1"]],
+  // RFC 9113 §8.2.1: NUL, CR and LF never appear in a field value.
+  ["a NUL in a header value", [...BASE, "x-a", "a\0b"]],
+  ["a CR in a header value", [...BASE, "x-a", "a\rb"]],
+  ["a LF in a header value", [...BASE, "x-a", "a\nb"]],
+  ["a LF in a pseudo-header value", [...BASE.slice(0, 4), ":path", "/a.B/C\n", ...BASE.slice(6)]],
+  ["a content-length that is not a number", [...BASE, "content-length", "1x"]],
+  ["two content-lengths that disagree", [...BASE, "content-length", "1", "content-length", "2"]],
 ];
 
 for (const [what, list] of MALFORMED) {

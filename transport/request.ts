@@ -5,6 +5,7 @@
 import { Code } from "../status.ts";
 import { isGrpcContentType } from "../internal/headers.ts";
 import { decodeTimeout } from "../internal/timeout.ts";
+import { hasInvalidFieldValue } from "./connection.ts";
 
 /** What validateRequest extracts from a request gRPC can take. */
 export interface ParsedRequest {
@@ -19,6 +20,8 @@ export interface ParsedRequest {
   timeoutMs: number | undefined;
   encoding: string;
   acceptEncoding: string;
+  /** `content-length`, or -1 when absent. */
+  contentLength: number;
   headers: string[];
 }
 
@@ -46,11 +49,14 @@ export class RequestError {
  * Checks a request header block as grpc-go's operateHeaders does: malformed HTTP/2 (RFC 9113
  * §8.2–8.3) first; then a method other than POST is answered 405 INTERNAL, a content-type that
  * is not gRPC's 415 INVALID_ARGUMENT (PROTOCOL-HTTP2.md), a malformed `grpc-timeout` 400
- * INTERNAL.
+ * INTERNAL. A request that ends with its headers (`endStream`) but declares a content-length is
+ * malformed (RFC 9113 §8.1.1).
  */
-export function validateRequest(list: string[]): ParsedRequest | RequestError {
+export function validateRequest(list: string[], endStream = false): ParsedRequest | RequestError {
   const req = parseRequest(list);
   if (typeof req === "string") return new RequestError(req);
+  // §8.1.1: a content-length that the (absent) DATA cannot match.
+  if (endStream && req.contentLength > 0) return new RequestError("content-length mismatch");
   const { method, contentType, timeout } = req;
   if (method !== "POST") {
     // A non-POST request is not malformed, so no PROTOCOL_ERROR.
@@ -87,7 +93,9 @@ const CONNECTION_HEADERS = new Set([
 function parseRequest(list: string[]): ParsedRequest | string {
   let method = "", scheme = "", path = "", authority = "";
   let contentType = "", timeout = "", encoding = "", acceptEncoding = "";
+  let contentLength = -1;
   let regular = false;
+  if (hasInvalidFieldValue(list)) return "NUL, CR or LF in a header value";
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i];
     const value = list[i + 1];
@@ -133,6 +141,14 @@ function parseRequest(list: string[]): ParsedRequest | string {
       case "te":
         if (value !== "trailers") return "te other than trailers";
         break;
+      case "content-length":
+        // RFC 9110 §8.6: digits only; one value (a repeat must agree).
+        if (!/^[0-9]{1,15}$/.test(value)) return "Invalid content-length";
+        if (contentLength >= 0 && Number(value) !== contentLength) {
+          return "Conflicting content-length";
+        }
+        contentLength = Number(value);
+        break;
       default:
         if (CONNECTION_HEADERS.has(name)) return `Connection-specific header ${name}`;
     }
@@ -148,6 +164,7 @@ function parseRequest(list: string[]): ParsedRequest | string {
     timeoutMs: undefined,
     encoding,
     acceptEncoding,
+    contentLength,
     headers: list.slice(),
   };
 }

@@ -10,6 +10,7 @@
 // read buffer exactly once (DESIGN.md: protobufjs decodes `bytes` fields as views of its input).
 
 import { Code, StatusError } from "../status.ts";
+import { StreamRecvFlow } from "./flow_control.ts";
 
 /** RFC 9113 §5.1 states that matter once a stream exists. */
 export const StreamState = {
@@ -23,8 +24,13 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The part of a connection a stream talks back to. */
 export interface StreamOwner {
-  /** Credits `n` bytes of this stream's receive window (WINDOW_UPDATE when due). */
-  creditStream(stream: Http2Stream, n: number): void;
+  /** Announces `n` more bytes of this stream's receive window (WINDOW_UPDATE). */
+  sendStreamWindowUpdate(stream: Http2Stream, n: number): void;
+}
+
+interface Reader {
+  resolve: (m: Uint8Array | null) => void;
+  reject: (e: unknown) => void;
 }
 
 /** State shared by server and client streams. */
@@ -32,18 +38,13 @@ export class Http2Stream {
   readonly id: number;
   state: number = StreamState.OPEN;
 
-  // Flow control. sendWindow: what the peer lets us send; may go negative after a SETTINGS change
-  // (RFC 9113 §6.9.2). recvWindow accounting lives here; the connection sends the updates.
+  /** What the peer lets us send; may go negative after a SETTINGS change (RFC 9113 §6.9.2). */
   sendWindow: number;
-  /** Receive window advertised for this stream (the limit the peer must respect). */
-  recvLimit: number;
-  /** Bytes received and not yet credited back by WINDOW_UPDATE. */
-  recvUnacked = 0;
-  /** Bytes received beyond the advertised window are a FLOW_CONTROL_ERROR; tracks the window. */
-  recvInFlight = 0;
-  /** Message bytes received whose credit waits until the application reads them. */
-  #deferredCredit = 0;
-  #queuedBytes = 0;
+  /**
+   * Our receive window (flow_control.ts): bytes stay charged to it until the application reads
+   * the message they belong to. The connection checks arrivals against it.
+   */
+  readonly recvFlow: StreamRecvFlow;
 
   // Outbound data blocked on flow control: segments sent in order, then optional END_STREAM or
   // trailers. Only the connection touches these.
@@ -57,6 +58,11 @@ export class Http2Stream {
   /** Set while the stream sits in the connection's list of streams blocked on windows. */
   blocked = false;
 
+  /** The peer's content-length, or -1 (RFC 9113 §8.1.1: DATA must add up to it). */
+  contentLength = -1;
+  /** DATA payload bytes received (padding excluded), counted when contentLength is set. */
+  dataLength = 0;
+
   // Deframer state.
   readonly maxReceiveMessageSize: number;
   #hdr = 0; // bytes of the 5-byte prefix seen so far
@@ -67,14 +73,18 @@ export class Http2Stream {
 
   // Received messages, waiting for recvMsg().
   #queue: Uint8Array[] = [];
-  #flags: boolean[] = [];
+  // Messages that had the compressed flag set (few: only with compression).
+  readonly #compressed = new WeakSet<Uint8Array>();
   #head = 0;
   #remoteEnded = false;
   #error: StatusError | null = null;
   #endError: StatusError | null = null;
-  #resolve: ((m: Uint8Array | null) => void) | null = null;
-  #reject: ((e: unknown) => void) | null = null;
-  /** Whether the message last returned by recvMsg() had the compressed flag set. */
+  // recvMsg() calls waiting for a message, served in call order (only when #queue is empty).
+  #readers: Reader[] = [];
+  /**
+   * Whether the message last returned by recvMsg() had the compressed flag set. With concurrent
+   * recvMsg() calls, ask `wasCompressed(message)` instead.
+   */
   recvCompressed = false;
 
   #owner: StreamOwner;
@@ -89,30 +99,30 @@ export class Http2Stream {
     this.#owner = owner;
     this.id = id;
     this.sendWindow = sendWindow;
-    this.recvLimit = recvWindow;
+    this.recvFlow = new StreamRecvFlow(recvWindow);
     this.maxReceiveMessageSize = maxReceiveMessageSize;
   }
 
+  /** Bytes received on this stream that the application has not read (queued + in assembly). */
+  get unreadBytes(): number {
+    return this.recvFlow.pendingData;
+  }
+
   /**
-   * Deframes `buf[start, end)` from a DATA frame. Returns false when a message is larger than
-   * maxReceiveMessageSize (the stream has then failed with RESOURCE_EXHAUSTED).
+   * Deframes `buf[start, end)` from a DATA frame whose bytes the connection already charged to
+   * `recvFlow`. Returns false when a message is larger than maxReceiveMessageSize (the stream has
+   * then failed with RESOURCE_EXHAUSTED).
    */
   onData(buf: Uint8Array, start: number, end: number): boolean {
     let i = start;
-    // Bytes that only complete prefixes or partial messages are credited at once; a whole message
-    // is credited when the application reads it, which gives the peer back-pressure.
-    let immediate = 0;
     while (i < end) {
       if (this.#msg === null) {
-        // Reading the 5-byte prefix, possibly across frames. Prefix bytes of an earlier frame
-        // were credited with it; only `fresh` ones (this frame's) move to the message's credit.
-        const fresh = 5 - this.#hdr;
+        // Reading the 5-byte prefix, possibly across frames.
         while (this.#hdr < 5 && i < end) {
           const b = buf[i++];
           if (this.#hdr === 0) this.#flag = b;
           else this.#len = this.#len * 256 + b;
           this.#hdr++;
-          immediate++;
         }
         if (this.#hdr < 5) break;
         if (this.#len > this.maxReceiveMessageSize) {
@@ -122,67 +132,74 @@ export class Http2Stream {
               `Cannot receive message: size ${this.#len} exceeds maxReceiveMessageSize ${this.maxReceiveMessageSize}`,
             ),
           );
-          this.#owner.creditStream(this, end - start);
           return false;
         }
         if (this.#len === 0) {
-          this.#push(new Uint8Array(0), this.#flag !== 0, fresh);
-          immediate -= fresh;
+          this.#push(new Uint8Array(0), this.#flag !== 0);
           this.#hdr = 0;
-          this.#len = 0;
           continue;
         }
         // Whole message inside this frame: one copy.
         if (end - i >= this.#len) {
           const m = buf.slice(i, i + this.#len);
           i += this.#len;
-          this.#push(m, this.#flag !== 0, this.#len + fresh);
-          immediate -= fresh;
+          this.#push(m, this.#flag !== 0);
           this.#hdr = 0;
           this.#len = 0;
           continue;
         }
         this.#msg = new Uint8Array(this.#len);
         this.#msgOff = 0;
+        // The message is larger than what this frame holds: if nothing else waits unread, make
+        // sure the peer's window lets the rest of it in (a message larger than the window).
+        if (this.#head === this.#queue.length) this.#ensureWindow(this.#len - (end - i));
       }
       const n = Math.min(end - i, this.#len - this.#msgOff);
       this.#msg.set(buf.subarray(i, i + n), this.#msgOff);
       this.#msgOff += n;
       i += n;
-      immediate += n;
       if (this.#msgOff === this.#len) {
         const m = this.#msg;
         this.#msg = null;
         this.#hdr = 0;
         this.#len = 0;
-        // Its bytes were credited as they arrived.
-        this.#push(m, this.#flag !== 0, 0);
+        this.#push(m, this.#flag !== 0);
       }
     }
-    if (immediate > 0) this.#owner.creditStream(this, immediate);
     return true;
   }
 
-  #push(m: Uint8Array, compressed: boolean, credit: number): void {
+  /** Padding (or other bytes that carry no message) arrived: credit it at once. */
+  onPadding(n: number): void {
+    this.#read(n);
+  }
+
+  #read(n: number): void {
+    const inc = this.recvFlow.onRead(n);
+    if (inc > 0) this.#owner.sendStreamWindowUpdate(this, inc);
+  }
+
+  #ensureWindow(toCome: number): void {
+    const inc = this.recvFlow.ensureWindow(toCome);
+    if (inc > 0) this.#owner.sendStreamWindowUpdate(this, inc);
+  }
+
+  #push(m: Uint8Array, compressed: boolean): void {
     if (this.#error !== null) return;
-    if (this.#resolve !== null) {
-      const r = this.#resolve;
-      this.#resolve = this.#reject = null;
+    if (compressed) this.#compressed.add(m);
+    const r = this.#readers.shift();
+    if (r !== undefined) {
       this.recvCompressed = compressed;
-      if (credit > 0) this.#owner.creditStream(this, credit);
-      r(m);
+      this.#read(m.length + 5);
+      r.resolve(m);
       return;
     }
     this.#queue.push(m);
-    this.#flags.push(compressed);
-    this.#queuedBytes += m.length;
-    this.#deferredCredit += credit;
-    // Don't hold back more than one window of credit: a peer must always be able to progress.
-    if (this.#queuedBytes > this.recvLimit) {
-      const c = this.#deferredCredit;
-      this.#deferredCredit = 0;
-      if (c > 0) this.#owner.creditStream(this, c);
-    }
+  }
+
+  /** Whether message `m` (returned by recvMsg()) had the compressed flag set. */
+  wasCompressed(m: Uint8Array): boolean {
+    return this.#compressed.has(m);
   }
 
   /**
@@ -197,12 +214,14 @@ export class Http2Stream {
       return;
     }
     if (err !== undefined) this.#endError = err;
-    if (this.#resolve !== null && this.#head === this.#queue.length) {
-      const resolve = this.#resolve;
-      const reject = this.#reject!;
-      this.#resolve = this.#reject = null;
-      if (err !== undefined) reject(err);
-      else resolve(null);
+    if (this.#readers.length > 0) {
+      // Readers wait only while nothing is queued: every one of them sees the end.
+      const readers = this.#readers;
+      this.#readers = [];
+      for (const r of readers) {
+        if (err !== undefined) r.reject(err);
+        else r.resolve(null);
+      }
     }
   }
 
@@ -211,13 +230,10 @@ export class Http2Stream {
     if (this.#error !== null) return;
     this.#error = err;
     this.#queue.length = 0;
-    this.#flags.length = 0;
     this.#head = 0;
-    if (this.#reject !== null) {
-      const r = this.#reject;
-      this.#resolve = this.#reject = null;
-      r(err);
-    }
+    const readers = this.#readers;
+    this.#readers = [];
+    for (const r of readers) r.reject(err);
   }
 
   /** The error the stream failed with, if any. */
@@ -233,23 +249,21 @@ export class Http2Stream {
   /**
    * The next message, or null once the peer has ended its side; rejects with a StatusError if
    * the stream failed. `recvCompressed` then tells whether the message was compressed.
+   * Concurrent calls are served in call order, each with its own message.
    */
   recvMsg(): Promise<Uint8Array | null> {
     if (this.#head < this.#queue.length) {
       const m = this.#queue[this.#head];
-      this.recvCompressed = this.#flags[this.#head];
+      this.recvCompressed = this.#compressed.has(m);
       this.#head++;
-      if (this.#head === this.#queue.length) {
+      const drained = this.#head === this.#queue.length;
+      if (drained) {
         this.#queue.length = 0;
-        this.#flags.length = 0;
         this.#head = 0;
       }
-      this.#queuedBytes -= m.length;
-      if (this.#deferredCredit > 0) {
-        const c = Math.min(this.#deferredCredit, m.length + 5);
-        this.#deferredCredit -= c;
-        this.#owner.creditStream(this, c);
-      }
+      this.#read(m.length + 5);
+      // Nothing else unread now: the message in assembly, if any, may need more window.
+      if (drained && this.#msg !== null) this.#ensureWindow(this.#len - this.#msgOff);
       return Promise.resolve(m);
     }
     if (this.#error !== null) return Promise.reject(this.#error);
@@ -257,8 +271,7 @@ export class Http2Stream {
       return this.#endError !== null ? Promise.reject(this.#endError) : Promise.resolve(null);
     }
     return new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
+      this.#readers.push({ resolve, reject });
     });
   }
 

@@ -1,18 +1,19 @@
 // Http2Stream: gRPC message deframing (Length-Prefixed-Message) across arbitrary DATA frame
 // boundaries, receive-window credit (what is credited at once, what waits for the reader),
-// size limits, and the end / failure of a stream.
+// size limits, and the end / failure of a stream. Window accounting itself: flow_control_test.ts.
 
 import { assert, assertEquals, assertNotStrictEquals, assertRejects } from "@std/assert";
 import { Http2Stream, type StreamOwner } from "./stream.ts";
 import { grpcFrame } from "./_testing.ts";
 import { Code, StatusError } from "../status.ts";
 
+/** Records the WINDOW_UPDATEs a stream asks for. */
 class Owner implements StreamOwner {
   credited = 0;
-  calls = 0;
-  creditStream(_s: Http2Stream, n: number): void {
+  updates: number[] = [];
+  sendStreamWindowUpdate(_s: Http2Stream, n: number): void {
     this.credited += n;
-    this.calls++;
+    this.updates.push(n);
   }
 }
 
@@ -40,6 +41,8 @@ function feed(s: Http2Stream, bytes: Uint8Array, sizes: number[]): void {
     // Each frame arrives inside a larger read buffer at an offset, as from the connection.
     const buf = new Uint8Array(n + 20);
     buf.set(bytes.subarray(o, o + n), 10);
+    // The connection charges the frame to the window first, as a peer honouring it would.
+    assert(s.recvFlow.onData(n), `frame of ${n} bytes beyond the window`);
     assert(s.onData(buf, 10, 10 + n));
     buf.fill(0xee); // the read buffer is reused: messages must be copies
     o += n;
@@ -56,7 +59,7 @@ const MESSAGES = [
 
 for (const sizes of [[1], [2, 3], [5], [7], [4096], [16384], [1_000_000], [6, 1, 16384, 3]]) {
   Deno.test(`Http2Stream.onData() deframes messages split into frames of ${sizes.join("/")} bytes`, async () => {
-    const { s, owner } = stream();
+    const { s, owner } = stream(1 << 20, 1 << 20);
     const wire = concat(...MESSAGES.map((m, i) => grpcFrame(m, i === 2)));
     feed(s, wire, sizes);
     s.onRemoteEnd();
@@ -66,41 +69,98 @@ for (const sizes of [[1], [2, 3], [5], [7], [4096], [16384], [1_000_000], [6, 1,
     }
     assertEquals(await s.recvMsg(), null);
     assertEquals(await s.recvMsg(), null);
-    // Every byte was credited back, exactly once, once read.
-    assertEquals(owner.credited, wire.length);
+    // Every byte was credited back exactly once once read (announced, or waiting for a quarter
+    // window to accumulate).
+    assertEquals(s.unreadBytes, 0);
+    assertEquals(owner.credited + s.recvFlow.pendingUpdate, wire.length);
   });
 }
 
-Deno.test("Http2Stream credits whole messages only when read, partial ones at once", async () => {
-  const { s, owner } = stream();
+Deno.test("Http2Stream credits a message, split or whole, only when the application reads it", async () => {
+  // Window 400: a WINDOW_UPDATE once 100 bytes are read.
+  const { s, owner } = stream(1 << 20, 400);
   const m = new Uint8Array(100);
   feed(s, concat(grpcFrame(m), grpcFrame(m)), [1_000_000]);
-  assertEquals(owner.credited, 0);
+  assertEquals([owner.credited, s.unreadBytes], [0, 210]);
   await s.recvMsg();
-  assertEquals(owner.credited, 105);
+  assertEquals([owner.updates, s.unreadBytes], [[105], 105]);
   await s.recvMsg();
-  assertEquals(owner.credited, 210);
-  // A message split across frames: its bytes are credited as they arrive.
-  feed(s, grpcFrame(new Uint8Array(1000)), [600]);
-  assertEquals(owner.credited, 210 + 1005);
-  assertEquals((await s.recvMsg())?.length, 1000);
-  assertEquals(owner.credited, 210 + 1005);
+  assertEquals([owner.updates, s.unreadBytes], [[105, 105], 0]);
+  // A message split across frames is charged as it arrives, credited once read.
+  feed(s, grpcFrame(new Uint8Array(150)), [60]);
+  assertEquals([owner.credited, s.unreadBytes], [210, 155]);
+  assertEquals((await s.recvMsg())?.length, 150);
+  assertEquals([owner.updates, s.unreadBytes], [[105, 105, 155], 0]);
 });
 
 Deno.test("Http2Stream credits a message at once when a reader is already waiting", async () => {
-  const { s, owner } = stream();
+  const { s, owner } = stream(1 << 20, 32);
   const p = s.recvMsg();
   feed(s, grpcFrame(new Uint8Array([1, 2, 3])), [100]);
   assertEquals(await p, new Uint8Array([1, 2, 3]));
-  assertEquals(owner.credited, 8);
+  assertEquals(owner.updates, [8]);
 });
 
-Deno.test("Http2Stream never holds back more than one window of credit", () => {
+Deno.test("Http2Stream holds credit for everything unread: a peer that keeps sending overruns the window", () => {
   const { s, owner } = stream(1 << 20, 1000);
   for (let i = 0; i < 9; i++) feed(s, grpcFrame(new Uint8Array(100)), [105]);
-  assertEquals(owner.credited, 0); // 900 queued ≤ 1000
-  feed(s, grpcFrame(new Uint8Array(200)), [205]);
-  assertEquals(owner.credited, 9 * 105 + 205); // 1100 queued > 1000: all released
+  assertEquals([owner.credited, s.unreadBytes], [0, 945]);
+  // 55 bytes of window left; a 205-byte message does not fit, and nothing grants more.
+  assertEquals(s.recvFlow.peerQuota, 55);
+  assertEquals(s.recvFlow.onData(205), false);
+});
+
+Deno.test("Http2Stream: a message larger than the window gets exactly the window it needs (grpc-go maybeAdjust)", async () => {
+  const { s, owner } = stream(1 << 20, 1000);
+  const big = new Uint8Array(5000).map((_, i) => i);
+  const wire = grpcFrame(big);
+  // The first frame fills the window; nothing else is unread, so the rest is granted at once.
+  feed(s, wire.subarray(0, 1000), [1000]);
+  assertEquals(owner.updates, [4005]);
+  assertEquals(s.recvFlow.peerQuota, 4005);
+  feed(s, wire.subarray(1000), [1000]);
+  assertEquals(s.recvFlow.peerQuota, 0);
+  assertEquals(await s.recvMsg(), big);
+  // Reading repays the grant first: only the window itself is credited back.
+  assertEquals(owner.updates, [4005, 1000]);
+  assertEquals(s.recvFlow.peerQuota, 1000);
+  assertEquals([s.recvFlow.delta, s.unreadBytes], [0, 0]);
+});
+
+Deno.test("Http2Stream grants a large message's window only once nothing else is unread", async () => {
+  const { s, owner } = stream(1 << 20, 1000);
+  const small = grpcFrame(new Uint8Array(295)); // 300 bytes
+  const big = grpcFrame(new Uint8Array(3000));
+  feed(s, concat(small, small, big.subarray(0, 400)), [1000]);
+  // Two unread messages: the big one waits with the window full.
+  assertEquals([owner.updates, s.recvFlow.peerQuota], [[], 0]);
+  await s.recvMsg();
+  assertEquals(owner.updates, [300]); // a quarter window read
+  // The last unread message goes: the big one gets exactly what it still needs.
+  await s.recvMsg();
+  assertEquals(s.recvFlow.peerQuota, 3005 - 400);
+  feed(s, big.subarray(400), [700]);
+  assertEquals((await s.recvMsg())?.length, 3000);
+  assertEquals(s.unreadBytes, 0);
+});
+
+Deno.test("Http2Stream: concurrent recvMsg() calls are served in call order, each with its own message", async () => {
+  const { s } = stream();
+  const a = s.recvMsg();
+  const b = s.recvMsg();
+  const c = s.recvMsg();
+  feed(s, concat(grpcFrame(new Uint8Array([1])), grpcFrame(new Uint8Array([2]))), [100]);
+  s.onRemoteEnd();
+  assertEquals(await a, new Uint8Array([1]));
+  assertEquals(await b, new Uint8Array([2]));
+  assertEquals(await c, null);
+  // And a failure reaches every waiting reader.
+  const t = stream().s;
+  const d = t.recvMsg();
+  const e = t.recvMsg();
+  t.fail(new StatusError(Code.Canceled, "gone"));
+  assertEquals((await assertRejects(() => d, StatusError)).code, Code.Canceled);
+  assertEquals((await assertRejects(() => e, StatusError)).code, Code.Canceled);
 });
 
 Deno.test("Http2Stream returns copies, not views of the read buffer", async () => {
@@ -114,7 +174,7 @@ Deno.test("Http2Stream returns copies, not views of the read buffer", async () =
 });
 
 Deno.test("Http2Stream.onData() refuses a message over maxReceiveMessageSize from its prefix alone", async () => {
-  const { s, owner } = stream(100);
+  const { s } = stream(100);
   const ok = grpcFrame(new Uint8Array(100));
   const big = grpcFrame(new Uint8Array(101)).subarray(0, 5); // just the prefix
   assert(s.onData(ok, 0, ok.length));
@@ -125,7 +185,6 @@ Deno.test("Http2Stream.onData() refuses a message over maxReceiveMessageSize fro
     err.rawMessage,
     "Cannot receive message: size 101 exceeds maxReceiveMessageSize 100",
   );
-  assert(owner.credited >= 5);
   assertEquals(s.error?.code, Code.ResourceExhausted);
 });
 
