@@ -1,7 +1,9 @@
 /**
  * Message compression (grpc/grpc doc/compression.md): the {@linkcode Compressor} interface, the
- * built-in {@linkcode gzip} and {@linkcode deflate}, the process-wide registry the server and the
- * client look encodings up in, and `grpc-accept-encoding` negotiation.
+ * built-in {@linkcode gzip}, {@linkcode deflate}, {@linkcode zstd} and {@linkcode brotli} (`br`),
+ * the process-wide registry the server and the client look encodings up in, and
+ * `grpc-accept-encoding` negotiation. No other gRPC implementation ships all four: grpc-go has
+ * gzip, grpc-js gzip and deflate, Connect-ES gzip and br, tonic gzip, deflate and zstd.
  *
  * Wire contract (PROTOCOL-HTTP2.md): a message whose Compressed-Flag is 1 was compressed with the
  * coding named by the stream's `grpc-encoding` header; each message is compressed on its own, with
@@ -16,6 +18,22 @@
 import { deflateSync, gunzipSync, gzipSync, inflateSync, type ZlibOptions } from "node:zlib";
 import { kMaxLength } from "node:buffer";
 import { Code, StatusError } from "./status.ts";
+import { checkData, checkMaxSize, tooLarge } from "./compression/_bounded.ts";
+import { brotli } from "./compression/brotli.ts";
+import { zstd } from "./compression/zstd.ts";
+
+export {
+  brotli,
+  type BrotliCompressorOptions,
+  createBrotli,
+  DEFAULT_BROTLI_LEVEL,
+} from "./compression/brotli.ts";
+export {
+  createZstd,
+  DEFAULT_ZSTD_LEVEL,
+  zstd,
+  type ZstdCompressorOptions,
+} from "./compression/zstd.ts";
 
 /**
  * A message compression algorithm, registered under its `grpc-encoding` name with
@@ -26,17 +44,16 @@ import { Code, StatusError } from "./status.ts";
  * callers must not transfer or detach `result.buffer`. The built-in compressors return plain
  * `Uint8Array`s, never node `Buffer`s (whose `slice()` aliases instead of copying).
  *
- * @example A custom compressor (brotli via node:zlib)
+ * @example A custom compressor (raw deflate via node:zlib)
  * ```ts
  * import { Code, type Compressor, StatusError } from "@seed/grpc";
  * import { assertEquals, assertThrows } from "@std/assert";
- * import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
+ * import { deflateRawSync, inflateRawSync } from "node:zlib";
  *
- * const quality = { [constants.BROTLI_PARAM_QUALITY]: 4 }; // 11, the default, is very slow
- * const brotli: Compressor = {
- *   name: "br",
+ * const deflateRaw: Compressor = {
+ *   name: "x-deflate-raw",
  *   compress(data) {
- *     const out = brotliCompressSync(data, { params: quality });
+ *     const out = deflateRawSync(data);
  *     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
  *   },
  *   decompress(data, maxSize) {
@@ -44,7 +61,7 @@ import { Code, StatusError } from "./status.ts";
  *     try {
  *       // Throws as soon as the output passes maxOutputLength (1 at least).
  *       const limit = Math.max(1, Math.min(maxSize, Number.MAX_SAFE_INTEGER));
- *       out = brotliDecompressSync(data, { maxOutputLength: limit });
+ *       out = inflateRawSync(data, { maxOutputLength: limit });
  *     } catch (cause) {
  *       const tooLarge = (cause as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE";
  *       const code = tooLarge ? Code.ResourceExhausted : Code.Internal;
@@ -58,8 +75,8 @@ import { Code, StatusError } from "./status.ts";
  * };
  *
  * const data = new TextEncoder().encode("hello ".repeat(100));
- * assertEquals(brotli.decompress(brotli.compress(data), 4096), data);
- * const err = assertThrows(() => brotli.decompress(brotli.compress(data), 10), StatusError);
+ * assertEquals(deflateRaw.decompress(deflateRaw.compress(data), 4096), data);
+ * const err = assertThrows(() => deflateRaw.decompress(deflateRaw.compress(data), 10), StatusError);
  * assertEquals(err.code, Code.ResourceExhausted);
  * ```
  */
@@ -208,12 +225,7 @@ function zlibCompressor(name: "gzip" | "deflate", level: number): Compressor {
     },
     decompress(data: Uint8Array, maxSize: number): Uint8Array {
       checkData(data);
-      if (!(maxSize >= 0) || (!Number.isInteger(maxSize) && maxSize !== Infinity)) {
-        throw new RangeError(
-          "Cannot decompress message: maxSize must be a non-negative integer or Infinity, " +
-            `current value is ${maxSize}`,
-        );
-      }
+      checkMaxSize(maxSize);
       // node:zlib throws once the output passes maxOutputLength (an output of exactly that size
       // is fine), checking after each chunk, so it allocates at most one chunk past the limit.
       // maxOutputLength must be at least 1: maxSize 0 is enforced by the length check below.
@@ -259,22 +271,6 @@ function gzipSizeHint(data: Uint8Array, maxSize: number): number {
   if (n < 18) return 0; // 10-byte header + 8-byte trailer
   const isize = (data[n - 4] | data[n - 3] << 8 | data[n - 2] << 16 | data[n - 1] << 24) >>> 0;
   return isize >= DEFAULT_CHUNK && isize <= maxSize && isize <= n * MAX_DEFLATE_RATIO ? isize : 0;
-}
-
-function checkData(data: Uint8Array): void {
-  if (!(data instanceof Uint8Array)) {
-    throw new TypeError(
-      `Cannot compress or decompress: data must be a Uint8Array, current value is ${typeof data}`,
-    );
-  }
-}
-
-function tooLarge(maxSize: number, cause?: unknown): StatusError {
-  return new StatusError(
-    Code.ResourceExhausted,
-    `Cannot decompress message: size exceeds maxReceiveMessageSize ${maxSize}`,
-    cause === undefined ? undefined : { cause },
-  );
 }
 
 /**
@@ -335,8 +331,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * Registers a compressor for the whole process under `c.name`, for both directions: received
  * messages with that `grpc-encoding` decode with it, it can be chosen for sending, and its name
  * joins {@linkcode supportedEncodings}. A compressor with the same name is replaced (the last
- * registration wins, as in grpc-go); {@linkcode gzip} and {@linkcode deflate} are registered at
- * start-up. Register before serving or dialing. grpc-go: `encoding.RegisterCompressor`.
+ * registration wins, as in grpc-go); {@linkcode gzip}, {@linkcode deflate}, {@linkcode zstd}
+ * and {@linkcode brotli} are registered at start-up. Register before serving or dialing. grpc-go: `encoding.RegisterCompressor`.
  *
  * @param c The compressor.
  * @throws {TypeError} If `c` lacks `compress` or `decompress`, or `c.name` is not an HTTP token
@@ -418,7 +414,7 @@ export function getCompressor(name: string): Compressor | undefined {
 
 /**
  * The `grpc-accept-encoding` value to send: the registered names joined by `","` in registration
- * order, `"gzip,deflate"` by default. `"identity"` is not listed: it is always accepted, and
+ * order, `"gzip,deflate,zstd,br"` by default. `"identity"` is not listed: it is always accepted, and
  * grpc-go and grpc-java leave it out too. Cached; changes only on {@linkcode registerCompressor}.
  *
  * @returns The comma-separated encodings this process can decode.
@@ -428,7 +424,7 @@ export function getCompressor(name: string): Compressor | undefined {
  * import { supportedEncodings } from "@seed/grpc";
  * import { assertEquals } from "@std/assert";
  *
- * assertEquals(supportedEncodings().startsWith("gzip,deflate"), true);
+ * assertEquals(supportedEncodings().startsWith("gzip,deflate,zstd,br"), true);
  * ```
  */
 export function supportedEncodings(): string {
@@ -491,3 +487,5 @@ function isOws(c: number): boolean {
 
 registerCompressor(gzip);
 registerCompressor(deflate);
+registerCompressor(zstd);
+registerCompressor(brotli);

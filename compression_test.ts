@@ -1,9 +1,12 @@
 import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import * as zlib from "node:zlib";
 import {
+  brotli,
   type Compressor,
+  createBrotli,
   createDeflate,
   createGzip,
+  createZstd,
   DEFAULT_COMPRESSION_MIN_SIZE,
   deflate,
   getCompressor,
@@ -11,6 +14,7 @@ import {
   negotiateEncoding,
   registerCompressor,
   supportedEncodings,
+  zstd,
 } from "./compression.ts";
 import { Code, StatusError } from "./status.ts";
 
@@ -170,6 +174,12 @@ const compressors: [string, Compressor][] = [
   ["createGzip({ level: 1 })", createGzip({ level: 1 })],
   ["createDeflate({ level: 9 })", createDeflate({ level: 9 })],
   ["createGzip({ level: 0 })", createGzip({ level: 0 })],
+  ["zstd", zstd],
+  ["createZstd({ level: -5 })", createZstd({ level: -5 })],
+  ["createZstd({ level: 19 })", createZstd({ level: 19 })],
+  ["brotli", brotli],
+  ["createBrotli({ level: 0 })", createBrotli({ level: 0 })],
+  ["createBrotli({ level: 11 })", createBrotli({ level: 11 })],
 ];
 
 for (const [what, c] of compressors) {
@@ -240,6 +250,7 @@ Deno.test("compress() and decompress() work detached from their object", () => {
   const data = bytes(1000);
   assertEquals(decompress(compress(data), 1000), data);
   assert(Object.isFrozen(gzip) && Object.isFrozen(deflate));
+  assert(Object.isFrozen(zstd) && Object.isFrozen(brotli));
 });
 
 Deno.test("decompress() fails INTERNAL on corrupt or truncated input", () => {
@@ -266,7 +277,7 @@ Deno.test("decompress() fails INTERNAL on corrupt or truncated input", () => {
 });
 
 Deno.test("compress() and decompress() reject bad arguments", () => {
-  for (const c of [gzip, deflate]) {
+  for (const c of [gzip, deflate, zstd, brotli]) {
     assertThrows(() => c.compress("text" as unknown as Uint8Array), TypeError);
     assertThrows(() => c.decompress([1, 2] as unknown as Uint8Array, 10), TypeError);
     const packed = c.compress(bytes(10));
@@ -298,11 +309,13 @@ Deno.test("createGzip() levels trade ratio for speed; every level decodes with g
 Deno.test("getCompressor() finds the built-ins; identity and unknown names are undefined", () => {
   assertStrictEquals(getCompressor("gzip"), gzip);
   assertStrictEquals(getCompressor("deflate"), deflate);
+  assertStrictEquals(getCompressor("zstd"), zstd);
+  assertStrictEquals(getCompressor("br"), brotli);
   assertEquals(getCompressor("identity"), undefined);
   assertEquals(getCompressor("snappy"), undefined);
   assertEquals(getCompressor("GZIP"), undefined); // case-sensitive
   assertEquals(getCompressor(""), undefined);
-  assert(supportedEncodings().startsWith("gzip,deflate"), supportedEncodings());
+  assert(supportedEncodings().startsWith("gzip,deflate,zstd,br"), supportedEncodings());
   assertEquals(DEFAULT_COMPRESSION_MIN_SIZE, 0);
 });
 
@@ -314,7 +327,7 @@ Deno.test("registerCompressor() adds and replaces encodings", () => {
   };
   registerCompressor(test);
   assertStrictEquals(getCompressor("test"), test);
-  assertEquals(supportedEncodings().split(","), ["gzip", "deflate", "test"]);
+  assertEquals(supportedEncodings().split(","), ["gzip", "deflate", "zstd", "br", "test"]);
 
   // Same name: replaced in place (the last registration wins), listed once.
   const test2 = { ...test };
@@ -323,7 +336,7 @@ Deno.test("registerCompressor() adds and replaces encodings", () => {
   const fast = createGzip({ level: 1 });
   registerCompressor(fast);
   assertStrictEquals(getCompressor("gzip"), fast);
-  assertEquals(supportedEncodings(), "gzip,deflate,test");
+  assertEquals(supportedEncodings(), "gzip,deflate,zstd,br,test");
   registerCompressor(gzip);
   assertStrictEquals(getCompressor("gzip"), gzip);
 });

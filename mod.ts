@@ -39,8 +39,25 @@
  */
 
 export * from "./status.ts";
+export * from "./errdetails.ts";
 export * from "./metadata.ts";
 export * from "./codec.ts";
 export * from "./compression.ts";
 export * from "./server.ts";
 export * from "./client.ts";
+export * from "./logger.ts";
+export * from "./credentials/call.ts";
+export type { AuthInfo, Peer, PeerCertificate, SecurityLevel } from "./peer.ts";
+export {
+  type ByteStream,
+  type ClientAuth,
+  type SecuredConn,
+  type ServerCertificate,
+  type ServerHandshaker,
+  type ServerListener,
+  serverTls,
+  ServerTlsCredentials,
+  type ServerTlsOptions,
+  type TlsListenOptions,
+  type TlsServerEngine,
+} from "./credentials/tls_server.ts";

@@ -19,6 +19,14 @@ import {
   type ServerTransportOptions,
 } from "./transport/http2_server.ts";
 import { unavailable } from "./transport/connection.ts";
+import type { RawConn } from "./transport/writer.ts";
+import { INSECURE_AUTH_INFO, type Peer } from "./peer.ts";
+import {
+  denoTlsHandshaker,
+  type ServerHandshaker,
+  type ServerListener,
+} from "./credentials/tls_server.ts";
+import { errorMessage } from "./internal/error_message.ts";
 import { ServerCall } from "./server/call.ts";
 import type { Handler, ServiceImplementation, UnaryHandler } from "./server/handler.ts";
 import {
@@ -57,7 +65,8 @@ interface Route {
 }
 
 /**
- * A gRPC server over HTTP/2 cleartext (h2c) on `Deno.listen`.
+ * A gRPC server: HTTP/2 cleartext (h2c) on `Deno.listen` (TCP, unix, unix abstract), or TLS and
+ * mutual TLS on the listener of {@linkcode serverTls} (or `Deno.listenTls` with ALPN `h2`).
  *
  * @example Serve the helloworld service and stop
  * ```ts
@@ -84,7 +93,9 @@ export class Server {
   readonly #gracefulStopHooks: (() => void)[] = [];
   readonly #quit = new OnceEvent();
   readonly #done = new OnceEvent();
-  readonly #listeners = new Set<Deno.Listener>();
+  readonly #listeners = new Set<Listener>();
+  // Connections whose security handshake is running (closed by stop() and gracefulStop()).
+  readonly #handshaking = new Set<ServerHandshaker>();
   readonly #conns = new Set<ServerTransport>();
   readonly #serving = new Set<Promise<void>>();
   #draining = false;
@@ -183,8 +194,11 @@ export class Server {
   /**
    * Accepts connections on `listener` and serves them until {@linkcode Server.stop} or
    * {@linkcode Server.gracefulStop}; resolves once the server has stopped. Temporary accept
-   * errors are retried after 5 ms, doubling to 1 s.
-   * @param listener A listener from `Deno.listen` (TCP or unix).
+   * errors are retried after 5 ms, doubling to 1 s. Each connection's security handshake (TLS)
+   * runs apart from the accept loop, bounded by `connectionTimeoutMs`: a client that fails it or
+   * stays silent costs one connection and a logged warning.
+   * @param listener Plaintext: `Deno.listen` (TCP or unix). TLS: the listener of
+   * {@linkcode ServerTlsCredentials.listen}, or `Deno.listenTls` with `alpnProtocols: ["h2"]`.
    * @returns Resolves when the server stops; rejects on a fatal accept error.
    * @example Serve on a free port
    * ```ts
@@ -196,14 +210,18 @@ export class Server {
    * await serving;
    * ```
    */
-  async serve(listener: Deno.Listener): Promise<void> {
+  async serve(listener: Deno.Listener | ServerListener): Promise<void> {
     if (this.#quit.hasFired()) {
       listener.close();
       throw new Error("Cannot serve: the server has stopped");
     }
     this.#started = true;
     this.#listeners.add(listener);
-    const loop = acceptLoop(listener, (c) => this.#handleRawConn(c), this.#quit);
+    const loop = acceptLoop<Deno.Conn | ServerHandshaker>(
+      listener,
+      (c) => this.#handleRawConn(c),
+      this.#quit,
+    );
     this.#serving.add(loop.catch(() => {}));
     try {
       await loop;
@@ -220,21 +238,71 @@ export class Server {
   }
 
   // grpc-go handleRawConn: deadline for the handshake, then the transport, addConn, serveStreams.
-  #handleRawConn(conn: Deno.Conn): void {
+  #handleRawConn(raw: Deno.Conn | ServerHandshaker): void {
     if (this.#quit.hasFired()) {
-      conn.close();
+      raw.close();
       return;
     }
-    try {
-      (conn as Deno.TcpConn).setNoDelay?.(true);
-    } catch {
-      // unix sockets have no Nagle
+    let hs: ServerHandshaker | undefined;
+    if ("serverHandshake" in raw) hs = raw;
+    else if (typeof (raw as Deno.TlsConn).handshake === "function") {
+      hs = denoTlsHandshaker(raw as Deno.TlsConn);
     }
-    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(s, conn));
+    if (hs === undefined) {
+      // Plaintext: no handshake, the transport starts now (and its timer covers the preface).
+      const conn = raw as Deno.Conn;
+      try {
+        (conn as Deno.TcpConn).setNoDelay?.(true);
+      } catch {
+        // unix sockets have no Nagle
+      }
+      this.#startTransport(conn, { addr: conn.remoteAddr, authInfo: INSECURE_AUTH_INFO }, 0);
+      return;
+    }
+    void this.#secureHandshake(hs);
+  }
+
+  // The credentials' server handshake under connectionTimeoutMs (grpc-go
+  // useTransportAuthenticator with the conn deadline set); the rest of the deadline then covers
+  // the HTTP/2 preface and SETTINGS.
+  async #secureHandshake(hs: ServerHandshaker): Promise<void> {
+    const started = Date.now();
+    this.#handshaking.add(hs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      hs.close();
+    }, this.#opts.connectionTimeoutMs);
+    try {
+      const { conn, authInfo } = await hs.serverHandshake();
+      if (this.#quit.hasFired()) {
+        conn.close();
+        return;
+      }
+      this.#startTransport(conn, { addr: hs.remoteAddr, authInfo }, Date.now() - started);
+    } catch (err) {
+      hs.close();
+      if (this.#quit.hasFired()) return;
+      const cause = timedOut
+        ? `handshake not completed within connectionTimeoutMs ${this.#opts.connectionTimeoutMs}`
+        : errorMessage(err);
+      this.#opts.logger.warning(
+        `grpc: Server.Serve failed to complete security handshake from ${
+          addrString(hs.remoteAddr)
+        }: ${cause}`,
+      );
+    } finally {
+      clearTimeout(timer);
+      this.#handshaking.delete(hs);
+    }
+  }
+
+  #startTransport(conn: RawConn, peer: Peer, elapsedMs: number): void {
+    const t = new ServerTransport(conn, this.#transportOpts, (s) => this.#handleStream(s, peer));
     this.#conns.add(t);
     const timer = setTimeout(
       () => t.close(unavailable("Connection handshake timed out")),
-      this.#opts.connectionTimeoutMs,
+      Math.max(1, this.#opts.connectionTimeoutMs - elapsedMs),
     );
     t.handshaked.then(() => {
       clearTimeout(timer);
@@ -247,7 +315,7 @@ export class Server {
     t.begin();
   }
 
-  #handleStream(s: ServerStream, conn: Deno.Conn): void {
+  #handleStream(s: ServerStream, peer: Peer): void {
     // Request validation (405, 415, 400) happened in the transport (transport/request.ts).
     const deadline = s.timeoutMs === undefined ? undefined : Date.now() + s.timeoutMs;
     const route = this.#routes.get(s.method);
@@ -279,7 +347,7 @@ export class Server {
       this.#deadlines,
       s,
       route.method,
-      conn,
+      peer,
       decompressor,
       deadline,
     );
@@ -361,7 +429,19 @@ export class Server {
         // already closed
       }
     }
+    for (const hs of this.#handshaking) hs.close();
   }
+}
+
+/** What the server needs of a listener: `Deno.Listener` and {@linkcode ServerListener} both fit. */
+type Listener = Deno.Listener | ServerListener;
+
+function addrString(a: Deno.Addr): string {
+  if (a.transport === "tcp" || a.transport === "udp") {
+    return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+  }
+  if (!("path" in a)) return String(a.transport);
+  return a.path.startsWith("\0") ? `unix-abstract:${a.path.slice(1)}` : `unix:${a.path}`;
 }
 
 function unknownMethodMessage(path: string, services: Map<string, ServiceDefinition>): string {

@@ -1,12 +1,21 @@
 /**
- * gRPC status: codes, the {@linkcode StatusError} every failed call ends with, and the wire
- * forms of a status (`grpc-message` percent-encoding, `grpc-status-details-bin`).
+ * gRPC status: codes, the {@linkcode StatusError} every failed call ends with, typed rich error
+ * details ({@linkcode DetailType}, {@linkcode packDetail}, `findDetails`), and the wire forms of
+ * a status (`grpc-message` percent-encoding, `grpc-status-details-bin`).
  *
  * @module
  */
 
 import { Metadata, type MetadataInit } from "./metadata.ts";
 import { isDeadlineReason } from "./internal/abort.ts";
+import {
+  lenFieldSize,
+  ProtoReader,
+  varintSize,
+  WIRE_LEN,
+  WIRE_VARINT,
+  writeVarint,
+} from "./internal/protowire.ts";
 
 /**
  * The gRPC status codes (grpc/grpc doc/statuscodes.md), named as in grpc-go. They print in the
@@ -139,6 +148,86 @@ export interface StatusDetail {
 }
 
 /**
+ * A message type that can travel as a status detail: its fully qualified protobuf name and a
+ * codec. The `google.rpc` types ({@linkcode BadRequest}, {@linkcode ErrorInfo}…) are built in;
+ * {@linkcode detailType} makes one from any codec or protobufjs type. Connect-ES: a `DescMessage`
+ * passed to `findDetails`; grpc-go: a generated message in `status.WithDetails`.
+ *
+ * @typeParam T The decoded message.
+ * @typeParam I What `encode` accepts (for the built-ins, `T` with every field optional).
+ *
+ * @example A detail type written by hand
+ * ```ts
+ * import { Code, type DetailType, packDetail, StatusError } from "@seed/grpc";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const Text: DetailType<string> = {
+ *   typeName: "example.Text",
+ *   encode: (value) => new TextEncoder().encode(value),
+ *   decode: (bytes) => new TextDecoder().decode(bytes),
+ * };
+ * const err = new StatusError(Code.Internal, "no", { details: [packDetail(Text, "why")] });
+ * assertEquals(err.details[0].typeUrl, "type.googleapis.com/example.Text");
+ * assertEquals(err.findDetails(Text), ["why"]);
+ * ```
+ */
+export interface DetailType<T, I = T> {
+  /** The fully qualified message name, without a leading dot: `"google.rpc.BadRequest"`. */
+  readonly typeName: string;
+  /**
+   * Serializes one message.
+   *
+   * @param value The message.
+   * @returns Its wire bytes.
+   */
+  encode(value: I): Uint8Array;
+  /**
+   * Parses one message.
+   *
+   * @param bytes Its wire bytes.
+   * @returns The message.
+   * @throws {Error} If the bytes are not a valid message of this type.
+   */
+  decode(bytes: Uint8Array): T;
+}
+
+/** The type URL prefix of `google.protobuf.Any` as grpc-go, Connect-ES and others write it. */
+const TYPE_URL_PREFIX = "type.googleapis.com/";
+
+/**
+ * Packs a message into a status detail (a `google.protobuf.Any`): its type URL is
+ * `type.googleapis.com/` + the type's name. grpc-go: `anypb.New` (what `status.WithDetails`
+ * does for each message).
+ *
+ * @typeParam I What the type encodes.
+ * @param type The detail's type, e.g. {@linkcode BadRequest}.
+ * @param value The message.
+ * @returns The detail, for {@linkcode StatusErrorOptions.details}.
+ * @throws {TypeError} If the type cannot encode `value`.
+ *
+ * @example Fail a call with a BadRequest
+ * ```ts
+ * import { BadRequest, Code, packDetail, StatusError } from "@seed/grpc";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const err = new StatusError(Code.InvalidArgument, "Cannot create user", {
+ *   details: [packDetail(BadRequest, {
+ *     fieldViolations: [{ field: "email", description: "not an email address" }],
+ *   })],
+ * });
+ * assertEquals(err.details[0].typeUrl, "type.googleapis.com/google.rpc.BadRequest");
+ * ```
+ */
+export function packDetail<I>(type: DetailType<unknown, I>, value: I): StatusDetail {
+  return { typeUrl: TYPE_URL_PREFIX + type.typeName, value: type.encode(value) };
+}
+
+// The message name in a type URL: what follows the last "/" (protobuf's Any rules).
+function typeNameOf(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
+}
+
+/**
  * Options for {@linkcode StatusError}.
  *
  * @example Trailers and a cause
@@ -246,6 +335,44 @@ export class StatusError extends Error {
     // server can always send it.
     this.metadata = md instanceof Metadata ? md : new Metadata(md);
     this.details = options?.details ?? [];
+  }
+
+  /**
+   * Decodes the details of one type: every detail whose type URL names `type.typeName` (any
+   * URL prefix), in order. A detail that does not decode as that type is skipped, as Connect-ES
+   * does (grpc-go's `Details()` returns the error in its place). grpc-go: `status.Details`.
+   *
+   * @typeParam T The decoded message.
+   * @param type The detail's type, e.g. {@linkcode BadRequest} or one from
+   * {@linkcode detailType}.
+   * @returns The decoded details; empty when there are none.
+   *
+   * @example Read a BadRequest back
+   * ```ts
+   * import { BadRequest, Code, packDetail, RetryInfo, StatusError } from "@seed/grpc";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const err = new StatusError(Code.InvalidArgument, "Cannot create user", {
+   *   details: [packDetail(BadRequest, {
+   *     fieldViolations: [{ field: "email", description: "not an email address" }],
+   *   })],
+   * });
+   * const [bad] = err.findDetails(BadRequest);
+   * assertEquals(bad.fieldViolations[0].field, "email");
+   * assertEquals(err.findDetails(RetryInfo), []);
+   * ```
+   */
+  findDetails<T>(type: DetailType<T, never>): T[] {
+    const out: T[] = [];
+    for (const d of this.details) {
+      if (typeNameOf(d.typeUrl) !== type.typeName) continue;
+      try {
+        out.push(type.decode(d.value));
+      } catch {
+        // Not a valid message of this type: skipped (see above).
+      }
+    }
+    return out;
   }
 
   /**
@@ -438,16 +565,7 @@ export function decodeGrpcMessage(s: string): string {
 //   message Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
 //   message Any    { string type_url = 1; bytes value = 2; }
 //
-// Protobuf wire format: each field is a varint tag (field_number << 3 | wire_type), then for
-// wire type 0 a varint, 1 eight bytes, 2 a varint length and that many bytes, 5 four bytes.
-// proto3 leaves fields holding their default value (0, "", empty bytes) out.
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
+// The wire format helpers are internal/protowire.ts.
 
 const TAG_STATUS_CODE = (1 << 3) | WIRE_VARINT; // 0x08
 const TAG_STATUS_MESSAGE = (2 << 3) | WIRE_LEN; // 0x12
@@ -456,31 +574,6 @@ const TAG_ANY_TYPE_URL = (1 << 3) | WIRE_LEN; // 0x0a
 const TAG_ANY_VALUE = (2 << 3) | WIRE_LEN; // 0x12
 
 const EMPTY = new Uint8Array(0);
-
-// Size of an unsigned varint holding n (0 <= n < 2^53).
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-// Writes an unsigned varint (0 <= n < 2^53); returns the new position.
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n & 0x7f) | 0x80; // & keeps the low 7 bits even past 2^31
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
-// A length-delimited field's size: tag, length, payload.
-function lenFieldSize(length: number): number {
-  return 1 + varintSize(length) + length;
-}
 
 /**
  * Encodes a `google.rpc.Status` message, the value of the `grpc-status-details-bin` trailer
@@ -567,102 +660,6 @@ export function encodeStatusDetails(
     }
   }
   return out;
-}
-
-// A bounds-checked cursor over protobuf bytes; every read past `end` throws TypeError.
-class ProtoReader {
-  readonly buf: Uint8Array;
-  pos: number;
-  end: number;
-
-  constructor(buf: Uint8Array, pos: number, end: number) {
-    this.buf = buf;
-    this.pos = pos;
-    this.end = end;
-  }
-
-  // A varint's low 32 bits, unsigned (int32 fields are sign-extended to 10 bytes on the wire).
-  uint32(): number {
-    let result = 0;
-    for (let shift = 0; shift < 70; shift += 7) {
-      if (this.pos >= this.end) throw new TypeError("Cannot decode protobuf: truncated varint");
-      const b = this.buf[this.pos++];
-      if (shift < 32) result |= (b & 0x7f) << shift;
-      if (b < 0x80) return result >>> 0;
-    }
-    throw new TypeError("Cannot decode protobuf: varint longer than 10 bytes");
-  }
-
-  // A length prefix: checked against the bytes left.
-  length(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new TypeError("Cannot decode protobuf: truncated varint");
-      const b = this.buf[this.pos++];
-      result += (b & 0x7f) * scale;
-      scale *= 128;
-      if (b < 0x80) {
-        const left = this.end - this.pos;
-        if (result > left) {
-          throw new TypeError(
-            `Cannot decode protobuf: length ${result} exceeds ${left} bytes left`,
-          );
-        }
-        return result;
-      }
-    }
-    throw new TypeError("Cannot decode protobuf: varint longer than 10 bytes");
-  }
-
-  // Reads a tag; returns it, checked for a valid field number.
-  tag(): number {
-    const tag = this.uint32();
-    if (tag >>> 3 === 0) throw new TypeError("Cannot decode protobuf: field number 0");
-    return tag;
-  }
-
-  // Skips the value of a field we do not know.
-  skip(tag: number, depth = 0): void {
-    switch (tag & 7) {
-      case WIRE_VARINT:
-        this.uint32();
-        return;
-      case WIRE_FIXED64:
-        this.advance(8);
-        return;
-      case WIRE_LEN: {
-        const n = this.length(); // read first: `this.pos += this.length()` would use the old pos
-        this.pos += n;
-        return;
-      }
-      case WIRE_FIXED32:
-        this.advance(4);
-        return;
-      case WIRE_START_GROUP: {
-        // Deprecated groups: skip fields until the matching END_GROUP.
-        if (depth >= 64) throw new TypeError("Cannot decode protobuf: groups nested too deep");
-        for (;;) {
-          if (this.pos >= this.end) throw new TypeError("Cannot decode protobuf: truncated group");
-          const inner = this.tag();
-          if ((inner & 7) === WIRE_END_GROUP) {
-            if (inner >>> 3 !== tag >>> 3) {
-              throw new TypeError("Cannot decode protobuf: mismatched end of group");
-            }
-            return;
-          }
-          this.skip(inner, depth + 1);
-        }
-      }
-      default:
-        throw new TypeError(`Cannot decode protobuf: unexpected wire type ${tag & 7}`);
-    }
-  }
-
-  advance(n: number): void {
-    if (n > this.end - this.pos) throw new TypeError("Cannot decode protobuf: truncated field");
-    this.pos += n;
-  }
 }
 
 /**

@@ -1,8 +1,11 @@
 // The harness's drop-in server (../shared/bench/README.md): bench.Bench over h2c on 127.0.0.1,
-// written with the public API only, as a user would. Flags: `-port N` or `-port=N` (0 = any).
+// written with the public API only, as a user would. Flags: `-port N` or `-port=N` (0 = any);
+// TLS (run.sh TLS=1 / MTLS=1): `-tls-cert PATH -tls-key PATH [-tls-client-ca PATH]`, the last
+// requiring client certificates that verify against it; `-tls-engine deno` serves TLS with
+// Deno.listenTls instead of node:tls (see TlsServerEngine).
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
-import { loadProto, Server } from "@seed/grpc";
+import { loadProto, Server, type ServerListener, serverTls } from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../internal/flags.ts";
@@ -38,9 +41,24 @@ server.addService(services["bench.Bench"], {
 new HealthServer().register(server, { shutdownOnGracefulStop: true });
 registerReflection(server);
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port });
+let listener: Deno.Listener | ServerListener;
+const cert = flags.get("tls-cert");
+if (cert !== undefined) {
+  const key = flags.get("tls-key");
+  if (key === undefined) throw new TypeError("-tls-cert needs -tls-key");
+  const clientCa = flags.get("tls-client-ca");
+  listener = await serverTls({
+    cert: Deno.readTextFileSync(cert),
+    key: Deno.readTextFileSync(key),
+    caCerts: clientCa === undefined ? undefined : [Deno.readTextFileSync(clientCa)],
+    // -tls-engine deno: Deno.listenTls (no client certificates); default node:tls.
+    engine: flags.get("tls-engine") === "deno" ? "deno" : "node",
+  }).listen({ hostname: "127.0.0.1", port });
+} else {
+  listener = Deno.listen({ hostname: "127.0.0.1", port });
+}
 const serving = server.serve(listener);
-console.log(`READY port=${listener.addr.port}`);
+console.log(`READY port=${(listener.addr as Deno.NetAddr).port}`);
 
 stopOnSignals(server);
 await serving;

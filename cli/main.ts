@@ -34,7 +34,7 @@ import {
   toBinary,
   toJson,
 } from "@bufbuild/protobuf";
-import { type CallOptions, type ChannelCredentials, insecure, newClient } from "../client.ts";
+import { type CallOptions, type ChannelCredentials, insecure, newClient, tls } from "../client.ts";
 import type { Codec, MethodDefinition } from "../codec.ts";
 import { Metadata } from "../metadata.ts";
 import { Code, codeName, StatusError } from "../status.ts";
@@ -215,12 +215,27 @@ async function run(
   }
 }
 
-// Where TLS flags will turn into credentials (--cacert, --cert, --key, --servername).
+// --plaintext, or TLS from --cacert, --cert, --key, --servername (grpcurl's flags).
 function credentials(args: CliArgs): ChannelCredentials {
-  if (!args.plaintext) {
-    throw new UsageError("TLS is not supported yet: pass --plaintext to connect without it");
+  const tlsFlags = [args.cacert, args.cert, args.key, args.servername];
+  if (args.plaintext) {
+    if (tlsFlags.some((f) => f !== undefined)) {
+      throw new UsageError(
+        "--plaintext cannot be combined with --cacert, --cert, --key or --servername",
+      );
+    }
+    return insecure();
   }
-  return insecure();
+  if ((args.cert === undefined) !== (args.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  const read = (path: string) => Deno.readTextFileSync(path);
+  return tls({
+    caCerts: args.cacert === undefined ? undefined : [read(args.cacert)],
+    cert: args.cert === undefined ? undefined : read(args.cert),
+    key: args.key === undefined ? undefined : read(args.key),
+    serverName: args.servername,
+  });
 }
 
 function headers(lines: readonly string[]): Metadata {

@@ -17,14 +17,14 @@ import {
 } from "../transport/http2_client.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type { Channel } from "./channel.ts";
+import { MAX_CALL_ATTEMPTS } from "./service_config.ts";
 import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
+import type { CallCredentials } from "../credentials/call.ts";
 
-/** grpc-go defaultMaxCallAttempts: transparent retries of one call stop after this many. */
-const MAX_CALL_ATTEMPTS = 5;
 /** grpc-go defaultRetryBufferSize (WithMaxRetryRPCBufferSize): bytes kept per call for retries. */
 const RETRY_BUFFER_SIZE = 256 * 1024;
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */
@@ -81,6 +81,9 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #onAbort: (() => void) | undefined;
   #onDefaultAbort: (() => void) | undefined;
   #deadlineEntry: DeadlineEntry | undefined;
+  readonly #callCreds: CallCredentials | undefined;
+  // The call credentials' metadata (flat pairs), once computed.
+  #credHeaders: string[] | undefined;
 
   // The current attempt.
   #stream: ClientTransportStream | null = null;
@@ -106,13 +109,20 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     this.method = method;
     this.#ch = ch;
     const opts = ch.opts;
-    let deadline = Infinity;
+    // The service config's settings for this method; call options override them where grpc-go's
+    // do: waitForReady is replaced, the timeout and size limits take the smaller value
+    // (service_config.proto MethodConfig).
+    const mc = ch.methodConfig(method.path);
+    let deadline = mc?.timeoutMs === undefined ? Infinity : Date.now() + mc.timeoutMs;
+    let maxRecv = opts.maxReceiveMessageSize;
+    let maxSend = opts.maxSendMessageSize;
     if (o !== undefined) {
       if (o.timeoutMs !== undefined) {
         if (typeof o.timeoutMs !== "number" || Number.isNaN(o.timeoutMs)) {
           throw new RangeError(`Cannot use timeoutMs: value is ${o.timeoutMs}`);
         }
-        deadline = Date.now() + o.timeoutMs;
+        const d = Date.now() + o.timeoutMs;
+        if (d < deadline) deadline = d;
       }
       if (o.deadline !== undefined) {
         const d = o.deadline instanceof Date ? o.deadline.getTime() : o.deadline;
@@ -124,25 +134,33 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#metadata = toMetadata(o.metadata);
       this.#onHeader = o.onHeader;
       this.#onTrailer = o.onTrailer;
-      this.#maxRecv = o.maxReceiveMessageSize === undefined
-        ? opts.maxReceiveMessageSize
-        : checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
-      this.#maxSend = o.maxSendMessageSize === undefined
-        ? opts.maxSendMessageSize
-        : checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
+      if (o.maxReceiveMessageSize !== undefined) {
+        maxRecv = checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
+      }
+      if (o.maxSendMessageSize !== undefined) {
+        maxSend = checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
+      }
       this.#compressor = o.compression === undefined
         ? opts.compressor
         : checkCompression(CALL, o.compression);
-      this.#waitForReady = o.waitForReady === true;
+      this.#waitForReady = o.waitForReady ?? mc?.waitForReady ?? false;
       this.#signal = o.signal;
       this.#defaultSignal = o.defaultSignal;
     } else {
-      this.#maxRecv = opts.maxReceiveMessageSize;
-      this.#maxSend = opts.maxSendMessageSize;
       this.#compressor = opts.compressor;
-      this.#waitForReady = false;
+      this.#waitForReady = mc?.waitForReady ?? false;
     }
+    if (mc !== undefined) {
+      const r = mc.maxResponseMessageBytes, q = mc.maxRequestMessageBytes;
+      if (r !== undefined && r < maxRecv) maxRecv = r;
+      if (q !== undefined && q < maxSend) maxSend = q;
+    }
+    this.#maxRecv = maxRecv;
+    this.#maxSend = maxSend;
     this.#deadline = deadline;
+    // grpc-go: the channel's PerRPCCredentials, then the call's.
+    const cc = opts.callCredentials, oc = o?.callCredentials;
+    this.#callCreds = oc === undefined || oc === cc ? cc : cc === undefined ? oc : cc.compose(oc);
     if (this.#onHeader !== undefined) this.#headers = deferred();
     ch.callStarted(); // #finish ends it
 
@@ -177,8 +195,13 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   // ---- opening an attempt ------------------------------------------------------------------
 
   #begin(): void {
+    // Call credentials first run (asynchronously) in #openAsync.
+    if (this.#callCreds !== undefined) {
+      this.#startOpen(undefined, undefined);
+      return;
+    }
     // Hot path: a READY transport with a free stream slot gives the stream synchronously.
-    const t = this.#ch.readyTransport();
+    const t = this.#ch.readyTransport(this.method.path, this.#metadata);
     if (t !== null) {
       let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
       try {
@@ -212,12 +235,42 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #requestHeaders(): string[] {
     const prefix = this.#ch.headerPrefix(this.method.path);
     const c = this.#compressor;
-    if (c === undefined && this.#metadata === undefined) return prefix;
+    if (c === undefined && this.#metadata === undefined && this.#credHeaders === undefined) {
+      return prefix;
+    }
     const h = prefix.slice();
     if (c !== undefined) h.push("grpc-encoding", c.name);
+    const ch = this.#credHeaders;
+    if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
     // grpc-timeout: the transport adds what is left of #deadline when it writes the HEADERS.
     return h;
+  }
+
+  // The call credentials' metadata, before the first attempt (grpc-go: per attempt, in
+  // createHeaderFields; here once per call, so a transparent retry sends the same token).
+  async #runCallCredentials(creds: CallCredentials): Promise<string[]> {
+    const path = this.method.path;
+    const ac = new AbortController();
+    const p = creds.headersFor(
+      {
+        serviceUrl: `https://${this.#ch.authority}${path.slice(0, path.lastIndexOf("/"))}`,
+        methodName: path.slice(path.lastIndexOf("/") + 1),
+        signal: ac.signal,
+      },
+      this.#ch.opts.credentials.protocol !== "insecure",
+    );
+    try {
+      return await new Promise<string[]>((resolve, reject) => {
+        this.#abortHook = (err) => {
+          ac.abort(err);
+          reject(err);
+        };
+        p.then(resolve, reject);
+      });
+    } finally {
+      this.#abortHook = null;
+    }
   }
 
   /**
@@ -229,13 +282,17 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     wait: Promise<ClientTransportStream> | undefined,
   ): Promise<ClientTransportStream> {
     try {
+      if (this.#callCreds !== undefined && this.#credHeaders === undefined) {
+        if (this.#done) throw this.#error!;
+        this.#credHeaders = await this.#runCallCredentials(this.#callCreds);
+      }
       for (;;) {
         if (this.#done) throw this.#error!;
         let r = wait;
         let t = pendingOn;
         wait = pendingOn = undefined;
         if (r === undefined || t === undefined) {
-          const picked = this.#ch.pick(this.#waitForReady);
+          const picked = this.#ch.pick(this.#waitForReady, this.method.path, this.#metadata);
           if (picked instanceof ClientTransport) {
             t = picked;
           } else {

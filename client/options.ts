@@ -4,6 +4,8 @@
 import { Metadata, type MetadataInit } from "../metadata.ts";
 import type { Compressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
+import { CallCredentials } from "../credentials/call.ts";
+import { defaultLogger, type Logger } from "../logger.ts";
 import {
   type BackoffConfig,
   DEFAULT_BACKOFF,
@@ -18,6 +20,14 @@ import {
   checkWindows,
 } from "../internal/option_checks.ts";
 import type { StreamClientInterceptor, UnaryClientInterceptor } from "./interceptors.ts";
+import { type Clock, REAL_CLOCK } from "../internal/clock.ts";
+import type { ResolverFactory } from "../resolver/resolver.ts";
+import { parseProxyUrl } from "./proxy.ts";
+import {
+  parseServiceConfig,
+  type ServiceConfig,
+  type ServiceConfigJson,
+} from "./service_config.ts";
 
 /** This library's version, as sent in `user-agent`. */
 const VERSION = "0.1.0";
@@ -129,11 +139,18 @@ export interface CallOptions {
    */
   compression?: string;
   /**
-   * When the connection is in TRANSIENT_FAILURE, wait for it to become READY (until the
-   * deadline) instead of failing at once with UNAVAILABLE. grpc-go: `WaitForReady`.
-   * @default {false}
+   * When the channel is in TRANSIENT_FAILURE, wait for a READY backend (until the deadline)
+   * instead of failing at once with UNAVAILABLE. Overrides the service config's
+   * `waitForReady`. grpc-go: `WaitForReady`.
+   * @default {false} (or the service config's `waitForReady` for the method)
    */
   waitForReady?: boolean;
+  /**
+   * Per-call credentials for this call, applied after the channel's
+   * ({@linkcode DialOptions.callCredentials}). grpc-go: `grpc.PerRPCCredentials`.
+   * @default {undefined}
+   */
+  callCredentials?: CallCredentials;
 }
 
 /**
@@ -164,6 +181,19 @@ export interface DialOptions {
    * @default {insecure()}
    */
   credentials?: ChannelCredentials;
+  /**
+   * Per-call credentials for every call on the channel (made with {@linkcode callCredentials}):
+   * metadata computed before each call. Refused on insecure channels unless they allow it.
+   * grpc-go: `WithPerRPCCredentials`.
+   * @default {undefined}
+   */
+  callCredentials?: CallCredentials;
+  /**
+   * Where the channel reports what it does not tell a call: failed connection attempts (info;
+   * the calls themselves fail UNAVAILABLE with the cause). grpc-go: grpclog.
+   * @default {defaultLogger} (warnings and errors to stderr)
+   */
+  logger?: Logger;
   /**
    * `dial()` only: resolve once the connection is READY instead of at once. Without `signal`
    * the first failed attempt rejects (UNAVAILABLE); with one, attempts go on (with backoff)
@@ -248,10 +278,55 @@ export interface DialOptions {
    * @default {undefined} (no compression)
    */
   compression?: string;
+  /**
+   * The service config used until (and unless) the resolver supplies one: JSON text or the
+   * object it encodes (gRFC A2: `loadBalancingConfig`, `methodConfig`, `healthCheckConfig`…).
+   * Checked at once. grpc-go: `WithDefaultServiceConfig`.
+   * @default {undefined} (pick_first, no per-method settings)
+   */
+  defaultServiceConfig?: string | ServiceConfigJson;
+  /**
+   * Ignore service configs from the resolver; use `defaultServiceConfig` only. grpc-go:
+   * `WithDisableServiceConfig`.
+   * @default {false}
+   */
+  disableServiceConfig?: boolean;
+  /**
+   * Let the `dns` resolver look up a service config in the TXT record
+   * `_grpc_config.<host>` (gRFC A2). grpc-go does this by default; we do not, since it costs
+   * a lookup per resolution and hands the DNS operator control of the client.
+   * @default {false}
+   */
+  serviceConfigLookup?: boolean;
+  /**
+   * Resolvers for this channel only, by scheme (checked before the global registry of
+   * {@linkcode registerResolver}). grpc-go: `WithResolvers`.
+   * @default {undefined}
+   */
+  resolvers?: Readonly<Record<string, ResolverFactory>>;
+  /**
+   * After this many ms without calls the channel goes IDLE: its connections close, its
+   * resolver stops, and the next call (or `connect()`) wakes it up. 0 never goes idle.
+   * grpc-go: `WithIdleTimeout`.
+   * @default {1800000} (30 minutes)
+   */
+  idleTimeoutMs?: number;
+  /**
+   * An HTTP CONNECT proxy for TCP targets (`"http://[user:pass@]host:port"`), or `false` for
+   * none. When unset, `grpc_proxy`, `https_proxy`, `http_proxy` (then `no_grpc_proxy`,
+   * `no_proxy`) from the environment apply (needs `--allow-env`; without it, no proxy). With
+   * a proxy, the target name is not resolved here; the proxy resolves it (gRFC A1). grpc-go:
+   * `WithNoProxy` / `HTTPS_PROXY`.
+   * @default {undefined} (from the environment)
+   */
+  proxy?: string | false;
 }
+
 /** Dial options after defaults and checks. */
 export interface ResolvedDialOptions {
   readonly credentials: ChannelCredentials;
+  readonly callCredentials: CallCredentials | undefined;
+  readonly logger: Logger;
   readonly unaryInterceptors: readonly UnaryClientInterceptor[];
   readonly streamInterceptors: readonly StreamClientInterceptor[];
   readonly defaultCallOptions: CallOptions | undefined;
@@ -262,16 +337,35 @@ export interface ResolvedDialOptions {
   readonly minConnectTimeoutMs: number;
   readonly transport: Readonly<TransportOptions>;
   readonly compressor: Compressor | undefined;
+  readonly defaultServiceConfig: ServiceConfig | undefined;
+  readonly disableServiceConfig: boolean;
+  readonly serviceConfigLookup: boolean;
+  readonly resolvers: Readonly<Record<string, ResolverFactory>> | undefined;
+  readonly idleTimeoutMs: number;
+  readonly proxy: string | false | undefined;
+  /** Time for idleness (tests inject a fake one through `InternalDialOptions`). */
+  readonly clock: Clock;
 }
+
+/** DialOptions plus what only tests set. */
+export interface InternalDialOptions extends DialOptions {
+  clock?: Clock;
+}
+
+/** grpc-go defaultIdleTimeout: 30 minutes. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** The context of option errors thrown by newClient / dial. */
 const DIAL = "Cannot create client";
 /** The context of per-call option errors. */
 export const CALL = "Cannot start call";
 
-export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
+export function resolveDialOptions(o: InternalDialOptions = {}): ResolvedDialOptions {
   if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
-    throw new TypeError(`${DIAL}: credentials must be insecure()`);
+    throw new TypeError(`${DIAL}: credentials must be insecure() or tls()`);
+  }
+  if (o.callCredentials !== undefined && !(o.callCredentials instanceof CallCredentials)) {
+    throw new TypeError(`${DIAL}: callCredentials must be callCredentials()`);
   }
   const b = o.backoff ?? {};
   const backoff: BackoffConfig = Object.freeze({
@@ -322,6 +416,8 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
   }
   return Object.freeze({
     credentials: o.credentials ?? insecure(),
+    callCredentials: o.callCredentials,
+    logger: o.logger ?? defaultLogger,
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     defaultCallOptions: o.defaultCallOptions,
@@ -342,7 +438,28 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
     ),
     transport,
     compressor: checkCompression(DIAL, o.compression),
+    defaultServiceConfig: o.defaultServiceConfig === undefined
+      ? undefined
+      : parseServiceConfig(o.defaultServiceConfig),
+    disableServiceConfig: o.disableServiceConfig === true,
+    serviceConfigLookup: o.serviceConfigLookup === true,
+    resolvers: o.resolvers === undefined ? undefined : Object.freeze({ ...o.resolvers }),
+    idleTimeoutMs: checkNonNegative(
+      DIAL,
+      "idleTimeoutMs",
+      o.idleTimeoutMs,
+      DEFAULT_IDLE_TIMEOUT_MS,
+    ),
+    proxy: checkProxy(o.proxy),
+    clock: o.clock ?? REAL_CLOCK,
   });
+}
+
+function checkProxy(p: string | false | undefined): string | false | undefined {
+  if (p === undefined || p === false) return p;
+  if (typeof p !== "string") throw new TypeError(`${DIAL}: proxy ${String(p)} is not a URL`);
+  parseProxyUrl(p); // throws TypeError naming the problem
+  return p;
 }
 
 export function toMetadata(md: Metadata | MetadataInit | undefined): Metadata | undefined {
@@ -374,6 +491,12 @@ export function mergeCallOptions(d: CallOptions, o: CallOptions | undefined): Ca
       a(md);
       b(md);
     };
+  }
+  if (
+    d.callCredentials !== undefined && o.callCredentials !== undefined &&
+    d.callCredentials !== o.callCredentials
+  ) {
+    out.callCredentials = d.callCredentials.compose(o.callCredentials);
   }
   if (d.signal !== undefined && o.signal !== undefined && d.signal !== o.signal) {
     (out as InternalCallOptions).defaultSignal = d.signal;

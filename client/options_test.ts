@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { resolveDialOptions } from "./options.ts";
+import { DEFAULT_IDLE_TIMEOUT_MS, resolveDialOptions } from "./options.ts";
+import { REAL_CLOCK } from "../internal/clock.ts";
 
 Deno.test("resolveDialOptions(): a window under 64 KiB is ignored, as grpc-go and the server do", () => {
   const t = resolveDialOptions({ initialWindowSize: 65534, initialConnWindowSize: 1000 }).transport;
@@ -27,4 +28,36 @@ Deno.test("resolveDialOptions() words its errors as the server does", () => {
     RangeError,
     `Cannot create client: unknown compression "snappy"`,
   );
+});
+
+Deno.test("resolveDialOptions({}) pins the channel defaults (grpc-go's)", () => {
+  const o = resolveDialOptions({});
+  assertEquals(DEFAULT_IDLE_TIMEOUT_MS, 30 * 60 * 1000);
+  assertEquals(o.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS);
+  assertEquals(o.defaultServiceConfig, undefined);
+  assertEquals(o.disableServiceConfig, false);
+  assertEquals(o.serviceConfigLookup, false);
+  assertEquals(o.resolvers, undefined);
+  assertEquals(o.proxy, undefined);
+  assertEquals(o.clock, REAL_CLOCK);
+  assertEquals(o.backoff, { baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120_000 });
+  assertEquals(o.minConnectTimeoutMs, 20_000);
+});
+
+Deno.test("resolveDialOptions() checks the channel options up front", () => {
+  assertThrows(() => resolveDialOptions({ idleTimeoutMs: -1 }), RangeError, "idleTimeoutMs");
+  assertThrows(() => resolveDialOptions({ proxy: "https://p:1" }), TypeError, "only http://");
+  assertThrows(
+    () => resolveDialOptions({ defaultServiceConfig: { loadBalancingConfig: [{ nope: {} }] } }),
+    TypeError,
+    "loadBalancingConfig",
+  );
+  const o = resolveDialOptions({
+    idleTimeoutMs: 0,
+    proxy: false,
+    defaultServiceConfig: '{"loadBalancingPolicy":"round_robin"}',
+  });
+  assertEquals(o.idleTimeoutMs, 0);
+  assertEquals(o.proxy, false);
+  assertEquals(o.defaultServiceConfig?.loadBalancing.name, "round_robin");
 });

@@ -29,6 +29,7 @@ import type {
 } from "./handler.ts";
 import { chainStream, chainUnary, type ServerCallStream } from "./interceptors.ts";
 import type { ResolvedServerOptions } from "./options.ts";
+import type { Peer } from "../peer.ts";
 
 const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError");
 const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
@@ -38,7 +39,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
   readonly #opts: ResolvedServerOptions;
   readonly #s: ServerStream;
   readonly #m: MethodDefinition;
-  readonly #conn: Deno.Conn;
+  readonly peer: Peer;
   readonly #decompressor: Compressor | undefined;
   readonly deadline: number | undefined;
   #metadata: Metadata | undefined;
@@ -60,7 +61,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     deadlines: DeadlineTimers,
     s: ServerStream,
     m: MethodDefinition,
-    conn: Deno.Conn,
+    peer: Peer,
     decompressor: Compressor | undefined,
     deadline: number | undefined,
   ) {
@@ -68,7 +69,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     this.#deadlines = deadlines;
     this.#s = s;
     this.#m = m;
-    this.#conn = conn;
+    this.peer = peer;
     this.#decompressor = decompressor;
     this.deadline = deadline;
     s.onCancel = () => this.#abort(CANCELLED_REASON);
@@ -88,14 +89,6 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
 
   get metadata(): Metadata {
     return this.#metadata ??= Metadata.fromHeaders(this.#s.headers);
-  }
-
-  get peer(): Deno.Addr | undefined {
-    try {
-      return this.#conn.remoteAddr;
-    } catch {
-      return undefined;
-    }
   }
 
   get signal(): AbortSignal {

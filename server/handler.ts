@@ -2,6 +2,7 @@
 // handler gets (grpc-go server.go's methodHandler / StreamHandler, and the handler's ctx).
 
 import type { Metadata, MetadataInit } from "../metadata.ts";
+import type { Peer } from "../peer.ts";
 
 /** The context every handler and interceptor gets: metadata, cancellation, response metadata. */
 export interface ServerContext {
@@ -13,8 +14,11 @@ export interface ServerContext {
   readonly signal: AbortSignal;
   /** The call's deadline (epoch ms), when the client sent `grpc-timeout`. */
   readonly deadline: number | undefined;
-  /** The client's address. */
-  readonly peer: Deno.Addr | undefined;
+  /**
+   * The client: its address and what the connection's security handshake established (under
+   * mutual TLS, its verified certificate's subject and SANs). grpc-go: `peer.FromContext`.
+   */
+  readonly peer: Peer | undefined;
   /** Whether the request message most recently received was compressed. */
   readonly requestCompressed: boolean;
   /**

@@ -5,6 +5,7 @@ import { checkCompression, checkInt, checkWindows, MAX_INT32 } from "../internal
 import type { ServerTransportOptions } from "../transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
+import { defaultLogger, type Logger } from "../logger.ts";
 import type { StreamServerInterceptor, UnaryServerInterceptor } from "./interceptors.ts";
 
 /** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
@@ -80,6 +81,12 @@ export interface ServerOptions {
    * @default {0}
    */
   compressionMinSize?: number;
+  /**
+   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
+   * clients that did not negotiate `h2`. grpc-go: grpclog.
+   * @default {defaultLogger} (warnings and errors to stderr)
+   */
+  logger?: Logger;
 }
 
 /** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
@@ -112,6 +119,8 @@ export interface ResolvedServerOptions {
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
   /** See {@linkcode ServerOptions.streamInterceptors}. */
   readonly streamInterceptors: readonly StreamServerInterceptor[];
+  /** See {@linkcode ServerOptions.logger}. */
+  readonly logger: Logger;
 }
 
 /** The context of option errors. */
@@ -174,6 +183,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
+    logger: o.logger ?? defaultLogger,
   });
 }
 

@@ -1,5 +1,6 @@
 /**
- * Helpers that run the grpc-js peers in `tests/peers/` (Node programs) from `deno test`.
+ * Helpers that run the grpc-js and Connect-ES peers in `tests/peers/` (Node programs) from
+ * `deno test`.
  *
  * - {@linkcode ensureNodePeers} installs their npm packages once (`npm ci`).
  * - {@linkcode startNodeServer} starts a peer server on a free loopback port.
@@ -92,7 +93,8 @@ async function installed(): Promise<boolean> {
   return await exists(`${PEERS_DIR}node_modules/@grpc/grpc-js/package.json`) &&
     await exists(`${PEERS_DIR}node_modules/@grpc/proto-loader/package.json`) &&
     await exists(`${PEERS_DIR}node_modules/grpc-health-check/package.json`) &&
-    await exists(`${PEERS_DIR}node_modules/@grpc/reflection/package.json`);
+    await exists(`${PEERS_DIR}node_modules/@grpc/reflection/package.json`) &&
+    await exists(`${PEERS_DIR}node_modules/@connectrpc/connect-node/package.json`);
 }
 
 async function install(): Promise<void> {

@@ -1,13 +1,15 @@
-// Compression end to end on our own client and server (issue 9): gzip and deflate both ways,
-// per-message flags, negotiation, zip bombs in both directions, and the protocol errors. The
-// grpc-js directions are covered by the interop compression cases (tests/interop_test.ts) and
-// tests/client_grpcjs_test.ts.
+// Compression end to end on our own client and server (issues 9, 21): gzip, deflate, zstd and br
+// both ways, per-message flags, negotiation, zip bombs in both directions, and the protocol
+// errors. The grpc-js directions (gzip, deflate) are covered by the interop compression cases
+// (tests/interop_test.ts) and tests/client_grpcjs_test.ts; br against Connect-ES by
+// tests/connect_test.ts.
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
   Code,
   createClient,
   dial,
+  getCompressor,
   gzip,
   insecure,
   loadProto,
@@ -63,7 +65,9 @@ async function withServer(
 
 const payload = new TextEncoder().encode("compressible ".repeat(1000));
 
-for (const encoding of ["gzip", "deflate"]) {
+const ENCODINGS = ["gzip", "deflate", "zstd", "br"];
+
+for (const encoding of ENCODINGS) {
   Deno.test(`compression: ${encoding} requests and responses between our client and server`, async () => {
     const seen = { compressed: [] as boolean[] };
     await withServer({ compression: encoding }, seen, async (port) => {
@@ -88,47 +92,50 @@ for (const encoding of ["gzip", "deflate"]) {
   });
 }
 
-Deno.test("compression: a zip bomb request fails RESOURCE_EXHAUSTED (decompression stops at the limit)", async () => {
-  await withServer({}, { compressed: [] }, async (port) => {
-    const conn = await dial(`127.0.0.1:${port}`, { credentials: insecure() });
-    try {
-      const client = createClient(Z, conn);
-      // 64 MiB of zeros compresses to ~64 KiB: under the send limit, far over the receive limit.
-      const err = await assertRejects(
-        () => client.echo({ body: new Uint8Array(64 << 20) }, { compression: "gzip" }),
-        StatusError,
-      );
-      assertEquals(err.code, Code.ResourceExhausted);
-      // The connection is still good.
-      assertEquals((await client.echo({ body: payload }) as M).body, payload);
-    } finally {
-      await conn.close();
-    }
-  });
-});
-
-Deno.test("compression: a zip bomb response fails RESOURCE_EXHAUSTED on the client", async () => {
-  await withServer({ compression: "gzip" }, { compressed: [] }, async (port) => {
-    const conn = await dial(`127.0.0.1:${port}`, {
-      credentials: insecure(),
-      maxReceiveMessageSize: 1 << 20,
+for (const encoding of ENCODINGS) {
+  Deno.test(`compression: a ${encoding} bomb request fails RESOURCE_EXHAUSTED (decompression stops at the limit)`, async () => {
+    await withServer({}, { compressed: [] }, async (port) => {
+      const conn = await dial(`127.0.0.1:${port}`, { credentials: insecure() });
+      try {
+        const client = createClient(Z, conn);
+        // 64 MiB of zeros compresses to at most ~64 KiB: under the send limit, far over the
+        // server's 4 MiB receive limit.
+        const err = await assertRejects(
+          () => client.echo({ body: new Uint8Array(64 << 20) }, { compression: encoding }),
+          StatusError,
+        );
+        assertEquals(err.code, Code.ResourceExhausted);
+        // The connection is still good.
+        assertEquals((await client.echo({ body: payload }) as M).body, payload);
+      } finally {
+        await conn.close();
+      }
     });
-    try {
-      const client = createClient(Z, conn);
-      const err = await assertRejects(
-        async () => {
-          for await (const _ of client.many({ body: new Uint8Array(8 << 20), count: 1 })) {
-            // unreachable
-          }
-        },
-        StatusError,
-      );
-      assertEquals(err.code, Code.ResourceExhausted);
-    } finally {
-      await conn.close();
-    }
   });
-});
+
+  Deno.test(`compression: a ${encoding} bomb response fails RESOURCE_EXHAUSTED on the client`, async () => {
+    await withServer({ compression: encoding }, { compressed: [] }, async (port) => {
+      const conn = await dial(`127.0.0.1:${port}`, {
+        credentials: insecure(),
+        maxReceiveMessageSize: 1 << 20,
+      });
+      try {
+        const client = createClient(Z, conn);
+        const err = await assertRejects(
+          async () => {
+            for await (const _ of client.many({ body: new Uint8Array(8 << 20), count: 1 })) {
+              // unreachable
+            }
+          },
+          StatusError,
+        );
+        assertEquals(err.code, Code.ResourceExhausted);
+      } finally {
+        await conn.close();
+      }
+    });
+  });
+}
 
 // Raw calls through the transport, to send what our client never would.
 async function rawCall(port: number, extra: string[], flag: number, body: Uint8Array) {
@@ -157,7 +164,7 @@ Deno.test("compression: an unknown grpc-encoding is UNIMPLEMENTED with grpc-acce
     if (!(err instanceof StatusError)) throw new Error(`expected a StatusError, got ${err}`);
     assertEquals(err.code, Code.Unimplemented);
     const accept = header(trailers, "grpc-accept-encoding") ?? "";
-    assert(accept.split(",").includes("gzip"), accept);
+    assertEquals(accept, "gzip,deflate,zstd,br");
   });
 });
 
@@ -190,4 +197,73 @@ Deno.test("compression: responses stay uncompressed for a client that accepts no
       await t.closed;
     }
   });
+});
+
+// A raw call with our own request headers; returns the response's grpc-encoding and whether the
+// message came compressed.
+async function rawEcho(port: number, extra: string[]) {
+  const msg = new Uint8Array([0x0a, 3, 1, 2, 3]); // M{body: [1, 2, 3]}
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const t = new ClientTransport(conn, DEFAULT_TRANSPORT_OPTIONS);
+  t.begin();
+  try {
+    const s = await t.newStream(req("/z.Z/Echo", extra));
+    await s.sendMsg(msg, false, true);
+    const m = await s.recvMsg();
+    assert(m !== null);
+    return {
+      encoding: header(s.responseHeaders ?? [], "grpc-encoding"),
+      compressed: s.recvCompressed,
+      message: m!,
+    };
+  } finally {
+    t.close();
+    await t.closed;
+  }
+}
+
+Deno.test("compression: the server compresses a response only with an encoding the client advertised", async () => {
+  for (const encoding of ["zstd", "br"]) {
+    await withServer({ compression: encoding }, { compressed: [] }, async (port) => {
+      // Advertised, among others and with spaces: compressed with it.
+      const yes = await rawEcho(port, ["grpc-accept-encoding", `gzip, ${encoding}`]);
+      assertEquals([yes.encoding, yes.compressed], [encoding, true]);
+      const body = getCompressor(encoding)!.decompress(yes.message, 1 << 20);
+      assertEquals(
+        (Z.methods.echo.responseCodec.decode(body) as M).body,
+        new Uint8Array([1, 2, 3]),
+      );
+      // Not advertised: uncompressed, and no grpc-encoding.
+      const no = await rawEcho(port, ["grpc-accept-encoding", "gzip,deflate"]);
+      assertEquals([no.encoding, no.compressed], [undefined, false]);
+    });
+  }
+});
+
+Deno.test("compression: the client decodes whichever encoding each response stream uses", async () => {
+  // One server, the encoding chosen per call by the handler; our client advertises all four.
+  const server = new Server();
+  server.addService(Z, {
+    echo: (m: M, ctx: ServerContext) => {
+      ctx.setCompression(ENCODINGS[m.count]);
+      return m;
+    },
+    many: async function* () {},
+  });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(listener);
+  const conn = await dial(`127.0.0.1:${listener.addr.port}`, { credentials: insecure() });
+  try {
+    const client = createClient(Z, conn);
+    for (let i = 0; i < ENCODINGS.length; i++) {
+      // Requests in another encoding than the response, to show the two directions are separate.
+      const compression = ENCODINGS[(i + 1) % ENCODINGS.length];
+      const r = await client.echo({ body: payload, count: i }, { compression }) as M;
+      assertEquals(r.body, payload);
+    }
+  } finally {
+    await conn.close();
+    await server.stop();
+    await serving;
+  }
 });

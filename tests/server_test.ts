@@ -16,6 +16,7 @@ import {
 import {
   Code,
   decodeStatusDetails,
+  defaultLogger,
   loadProto,
   Metadata,
   resolveServerOptions,
@@ -155,6 +156,7 @@ Deno.test("resolveServerOptions({}) is grpc-go's defaults, frozen", () => {
     permitKeepaliveWithoutStream: false,
     unaryInterceptors: [],
     streamInterceptors: [],
+    logger: defaultLogger,
   });
   assert(Object.isFrozen(o));
   assert(Object.isFrozen(o.unaryInterceptors));

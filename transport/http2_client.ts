@@ -222,6 +222,14 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     }
   }
 
+  /**
+   * Takes no new streams and closes once the open ones end (a subchannel the balancer removed,
+   * or a channel going idle; grpc-go tearDown with errConnDrain).
+   */
+  drain(): void {
+    this.#startDraining();
+  }
+
   #startDraining(): void {
     if (this.#draining) return;
     this.#draining = true;

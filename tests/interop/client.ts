@@ -2,13 +2,18 @@
 // with the public API:
 //
 //   deno run -A tests/interop/client.ts --server_host=127.0.0.1 --server_port=N --test_case=NAME
+//     [--use_tls=true [--use_test_ca=true --ca_file=PATH] [--server_host_override=NAME]
+//      [--client_cert_file=PATH --client_key_file=PATH]]
 //
+// TLS flags are grpc-go's interop client's: --use_test_ca trusts --ca_file instead of the default
+// roots; --server_host_override is the name checked, sent as SNI and used as :authority.
 // Exit 0 when the case passes; exit 1 with the reason as the last stdout line; 2 for an unknown
 // case. Server-side compression is checked by the payloads it returns (as grpc-go's client does):
 // the per-message compressed flag of responses is not exposed by the public API.
 
 import { assertEquals } from "@std/assert";
 import {
+  type ChannelCredentials,
   type ClientConn,
   Code,
   createClient,
@@ -17,6 +22,7 @@ import {
   Metadata,
   type ServiceDefinition,
   StatusError,
+  tls,
 } from "@seed/grpc";
 import { parseGoFlags } from "../../internal/flags.ts";
 import { loadInteropServices } from "./server.ts";
@@ -243,11 +249,21 @@ export const CASES: Record<string, Case> = {
 };
 
 /** Runs one case against host:port; resolves with "" on success, else the reason. */
-export async function runCase(host: string, port: number, name: string): Promise<string> {
+export async function runCase(
+  host: string,
+  port: number,
+  name: string,
+  credentials: ChannelCredentials = insecure(),
+): Promise<string> {
   const run = CASES[name];
   if (run === undefined) throw new RangeError(`unknown test case "${name}"`);
   const services = await loadInteropServices();
-  const conn = await dial(`${host}:${port}`, { credentials: insecure(), block: true });
+  let conn: ClientConn;
+  try {
+    conn = await dial(`${host}:${port}`, { credentials, block: true });
+  } catch (err) {
+    return `cannot connect: ${err instanceof Error ? err.message : String(err)}`;
+  }
   try {
     const test = createClient(services["grpc.testing.TestService"], conn) as AnyClient;
     await run({ conn, test, services });
@@ -266,10 +282,29 @@ if (import.meta.main) {
     console.log(`FAIL ${name}: unknown test case`);
     Deno.exit(2);
   }
+  let credentials = insecure();
+  if (flags.get("use_tls") === "true") {
+    const read = (flag: string) => {
+      const path = flags.get(flag);
+      return path === undefined ? undefined : Deno.readTextFileSync(path);
+    };
+    const ca = flags.get("use_test_ca") === "true" ? read("ca_file") : undefined;
+    if (flags.get("use_test_ca") === "true" && ca === undefined) {
+      console.log(`FAIL ${name}: --use_test_ca=true needs --ca_file`);
+      Deno.exit(2);
+    }
+    credentials = tls({
+      caCerts: ca === undefined ? undefined : [ca],
+      serverName: flags.get("server_host_override"),
+      cert: read("client_cert_file"),
+      key: read("client_key_file"),
+    });
+  }
   const reason = await runCase(
     flags.get("server_host") ?? "127.0.0.1",
     Number(flags.get("server_port") ?? "10000"),
     name,
+    credentials,
   );
   if (reason === "") {
     console.log(`PASS ${name}`);

@@ -1,14 +1,24 @@
 // The gRPC interop test server (grpc/grpc doc/interop-test-descriptions.md, "Server"):
-// grpc.testing.TestService over h2c on 127.0.0.1, written with the public API.
+// grpc.testing.TestService over h2c (or TLS) on 127.0.0.1, written with the public API.
 //
 //   deno run -A tests/interop/server.ts --port=0      prints "READY port=N", exits on SIGTERM
+//     [--use_tls=true --tls_cert_file=PATH --tls_key_file=PATH [--client_ca_file=PATH]]
 //
 // Every call echoes `x-grpc-test-echo-initial` in its response headers and
 // `x-grpc-test-echo-trailing-bin` in its trailers. UnimplementedCall is left out, so it answers
 // UNIMPLEMENTED.
 
 import { delay } from "@std/async/delay";
-import { Code, loadProto, Metadata, Server, type ServerContext, StatusError } from "@seed/grpc";
+import {
+  Code,
+  loadProto,
+  Metadata,
+  Server,
+  type ServerContext,
+  type ServerListener,
+  serverTls,
+  StatusError,
+} from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../../internal/flags.ts";
@@ -168,11 +178,30 @@ export async function createInteropServer(): Promise<Server> {
 }
 
 if (import.meta.main) {
-  const port = Number(parseGoFlags(Deno.args).get("port") ?? "0");
+  // grpc-go interop server flags: --port, --use_tls, --tls_cert_file, --tls_key_file, plus
+  // --client_ca_file (client certificates required and verified against it).
+  const flags = parseGoFlags(Deno.args);
+  const port = Number(flags.get("port") ?? "0");
   const server = await createInteropServer();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  let listener: Deno.Listener | ServerListener;
+  if (flags.get("use_tls") === "true") {
+    const file = (name: string) => {
+      const path = flags.get(name);
+      if (path === undefined) throw new TypeError(`--use_tls=true needs --${name}`);
+      return Deno.readTextFileSync(path);
+    };
+    const ca = flags.get("client_ca_file");
+    const creds = serverTls({
+      cert: file("tls_cert_file"),
+      key: file("tls_key_file"),
+      caCerts: ca === undefined ? undefined : [Deno.readTextFileSync(ca)],
+    });
+    listener = await creds.listen({ hostname: "127.0.0.1", port });
+  } else {
+    listener = Deno.listen({ hostname: "127.0.0.1", port });
+  }
   const serving = server.serve(listener);
-  console.log(`READY port=${listener.addr.port}`);
+  console.log(`READY port=${(listener.addr as Deno.NetAddr).port}`);
   stopOnSignals(server);
   await serving;
 }
