@@ -63,8 +63,11 @@ export {
 } from "./balancer/balancer.ts";
 export {
   type BidiStreamingMethod,
+  type ClientMethodFor,
+  type ClientOf,
   type ClientStreamingMethod,
   createClient,
+  type EsClientMethod,
   type ServerStreamingMethod,
   type UnaryMethod,
   type UntypedClient,

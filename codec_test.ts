@@ -655,3 +655,29 @@ Deno.test("servicesFromRoot() and protobufCodec() refuse objects that are not pr
   assertThrows(() => servicesFromRoot(fake), TypeError, "root is not a Root of this module's");
   assertThrows(() => protobufCodec(fake), TypeError, "type is not a message Type of this module's");
 });
+
+Deno.test("codec: 64-bit map keys decode as decimal strings and round-trip", () => {
+  const services = loadProtoSync({
+    source: `syntax = "proto3";
+      message M {
+        map<uint64, int32> u = 1; map<int64, int32> s = 2; map<fixed64, int32> f = 3;
+        map<sfixed64, int32> sf = 4; map<sint64, int32> z = 5; map<string, M> nested = 6;
+        repeated M list = 7;
+      }
+      service S { rpc Do (M) returns (M); }`,
+  });
+  const codec = services.S.methods.do.requestCodec;
+  const message = {
+    u: { "123": 7, "12345678": 2, "18446744073709551615": 1, "0": 4 },
+    s: { "-5": 2, "-9223372036854775808": 1, "9223372036854775807": 3 },
+    f: { "9": 3 },
+    sf: { "-1": 1 },
+    z: { "-3": 3 },
+    nested: { a: { u: { "5": 5 }, s: {}, f: {}, sf: {}, z: {}, nested: {}, list: [] } },
+    list: [{ u: {}, s: {}, f: {}, sf: {}, z: { "77": 1 }, nested: {}, list: [] }],
+  };
+  const bytes = codec.encode(message);
+  const decoded = codec.decode(bytes);
+  assertEquals(decoded, message);
+  assertEquals(codec.encode(decoded), bytes);
+});

@@ -28,7 +28,9 @@ import {
 } from "./credentials/tls_server.ts";
 import { errorMessage } from "./internal/error_message.ts";
 import { ServerCall } from "./server/call.ts";
-import type { Handler, ServiceImplementation, UnaryHandler } from "./server/handler.ts";
+import type { EsService } from "./codec/protobuf_es.ts";
+import { definitionFromDescService, isDescService } from "./codec/protobuf_es.ts";
+import type { Handler, ImplementationOf, UnaryHandler } from "./server/handler.ts";
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -39,7 +41,10 @@ import {
 export type {
   BidiStreamingHandler,
   ClientStreamingHandler,
+  EsHandler,
   Handler,
+  HandlerFor,
+  ImplementationOf,
   ServerContext,
   ServerStreamingHandler,
   ServiceImplementation,
@@ -115,11 +120,15 @@ export class Server {
 
   /**
    * Registers a service. Implementation keys are lowerCamelCase method names (`sayHello`);
-   * methods left out answer UNIMPLEMENTED.
-   * @param service A service definition from {@linkcode loadProto}.
+   * methods left out answer UNIMPLEMENTED. The implementation is an object of handlers or a
+   * class instance (its methods, own or inherited, are called with the instance as `this`).
+   * For a typed definition (generated code, or a protobuf-es `GenService`), every handler is
+   * type-checked against its method ({@linkcode ImplementationOf}).
+   * @param service A service definition (generated, or from {@linkcode loadProto}) or a
+   * protobuf-es v2 `GenService` / `DescService`.
    * @param implementation Handlers keyed by method name.
    * @throws {TypeError} When the service is already registered, `serve` has started, or the
-   * implementation names a method the service does not have.
+   * implementation (a plain object) names a method the service does not have.
    * @example Add a service
    * ```ts
    * import { loadProto, Server } from "@seed/grpc";
@@ -129,25 +138,47 @@ export class Server {
    * server.addService(s["p.S"], { do: (m: { v: string }) => m });
    * ```
    */
-  addService(service: ServiceDefinition, implementation: ServiceImplementation): void {
+  // deno-lint-ignore no-explicit-any
+  addService<S extends ServiceDefinition<any> | EsService>(
+    service: S,
+    implementation: ImplementationOf<S>,
+  ): void {
+    const definition: ServiceDefinition = isDescService(service)
+      ? definitionFromDescService(service)
+      : service;
+    const impl = implementation as Record<string, unknown>;
     if (this.#started) throw new TypeError("Cannot add service: the server is already serving");
-    if (this.#services.has(service.name)) {
-      throw new TypeError(`Cannot add service: ${service.name} is already registered`);
+    if (this.#services.has(definition.name)) {
+      throw new TypeError(`Cannot add service: ${definition.name} is already registered`);
     }
-    for (const key of Object.keys(implementation)) {
-      if (!(key in service.methods)) {
-        throw new TypeError(`Cannot add service: ${service.name} has no method "${key}"`);
-      }
-      if (typeof implementation[key] !== "function") {
-        throw new TypeError(`Cannot add service: handler "${key}" is not a function`);
+    if (typeof impl !== "object" || impl === null) {
+      throw new TypeError(`Cannot add service: implementation is ${impl}, expected an object`);
+    }
+    // A plain object's keys must all be methods; a class instance may hold other state.
+    const proto = Object.getPrototypeOf(impl);
+    const plain = proto === Object.prototype || proto === null;
+    if (plain) {
+      for (const key of Object.keys(impl)) {
+        if (!(key in definition.methods)) {
+          throw new TypeError(`Cannot add service: ${definition.name} has no method "${key}"`);
+        }
       }
     }
-    this.#services.set(service.name, service);
-    for (const m of Object.values(service.methods)) {
+    const handlers = new Map<string, Handler>();
+    for (const m of Object.values(definition.methods)) {
+      const handler = impl[m.localName];
+      if (handler === undefined || (!plain && !(m.localName in impl))) continue;
+      if (typeof handler !== "function") {
+        throw new TypeError(`Cannot add service: handler "${m.localName}" is not a function`);
+      }
+      handlers.set(m.localName, plain ? handler as Handler : handler.bind(impl));
+    }
+    this.#services.set(definition.name, definition);
+    for (const m of Object.values(definition.methods)) {
       this.#routes.set(m.path, {
         method: m,
-        handler: implementation[m.localName],
-        service: service.name,
+        handler: handlers.get(m.localName),
+        service: definition.name,
       });
     }
   }

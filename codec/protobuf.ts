@@ -2,7 +2,7 @@
 // proto-loader options), protobufCodec, and the codec cache (one codec per type and options).
 
 import protobuf from "protobufjs";
-import type { IConversionOptions, Type } from "protobufjs";
+import type { IConversionOptions, MapField, Type } from "protobufjs";
 import type { Codec } from "../codec.ts";
 import { errorMessage } from "../internal/error_message.ts";
 
@@ -250,12 +250,14 @@ class ProtobufCodec implements Codec<unknown> {
   readonly #ctor: unknown;
   readonly #conversion: IConversionOptions;
   readonly #name: string;
+  readonly #fixKeys: KeyFixer | null;
 
   constructor(type: Type, conversion: IConversionOptions) {
     this.#type = type;
     this.#ctor = type.ctor; // built lazily by protobufjs; build it now, off the hot path
     this.#conversion = conversion;
     this.#name = trimDot(type.fullName);
+    this.#fixKeys = longKeyFixer(type, conversion, new Map());
   }
 
   encode(value: unknown): Uint8Array {
@@ -279,7 +281,12 @@ class ProtobufCodec implements Codec<unknown> {
     pbUtil.newBuffer = plainNewBuffer;
     try {
       const view = bytes.constructor === Uint8Array ? bytes : plainView(bytes);
-      return this.#type.toObject(this.#type.decode(new PlainReader(view)), this.#conversion);
+      const object = this.#type.toObject(
+        this.#type.decode(new PlainReader(view)),
+        this.#conversion,
+      );
+      if (this.#fixKeys !== null) this.#fixKeys(object);
+      return object;
     } catch (error) {
       throw new TypeError(`Cannot decode ${this.#name}: ${protobufErrorMessage(error)}`, {
         cause: error,
@@ -331,6 +338,82 @@ class PlainReader extends protobuf.Reader {
     this.pos = end;
     return this.buf.subarray(start, end);
   }
+}
+
+// 64-bit map keys. protobufjs's decoder keys such maps by util.longToHash (8 characters, one
+// per byte of the value), and toObject copies those keys as they are: `map<uint64, …>` decoded
+// `{123: 7}` as `{"{\0\0\0\0\0\0\0": 7}`, which encoded again as key 0. The codec turns them
+// into decimal strings (what encode takes, and how JSON maps spell them). A key that was absent on
+// the wire is "0" already: only a long decodes to a hash, and a hash is always 8 characters.
+// Types without such a map, at any depth, get no fixer and pay nothing.
+
+type KeyFixer = (object: Record<string, unknown>) => void;
+
+const LONG_KEYS: Readonly<Record<string, boolean>> = {
+  int64: false,
+  sint64: false,
+  sfixed64: false,
+  uint64: true,
+  fixed64: true,
+};
+
+function longKeyFixer(
+  type: Type,
+  conversion: IConversionOptions,
+  seen: Map<Type, KeyFixer | null>,
+): KeyFixer | null {
+  if (seen.has(type)) return seen.get(type) ?? null;
+  // A recursive type: decided once its own fields are; the indirection sees the final answer.
+  let self: KeyFixer | null = null;
+  seen.set(type, (o) => self?.(o));
+  const steps: KeyFixer[] = [];
+  for (const field of type.fieldsArray) {
+    const name = field.name;
+    const unsigned = field.map ? LONG_KEYS[(field as unknown as MapField).keyType] : undefined;
+    const inner = field.resolvedType instanceof protobuf.Type
+      ? longKeyFixer(field.resolvedType, conversion, seen)
+      : null;
+    if (unsigned === undefined && inner === null) continue;
+    if (field.map) {
+      steps.push((o) => {
+        const map = o[name] as Record<string, unknown> | undefined;
+        if (map == null) return;
+        if (inner !== null) {
+          for (const k in map) inner(map[k] as Record<string, unknown>);
+        }
+        if (unsigned !== undefined) o[name] = decimalKeys(map, unsigned);
+      });
+    } else if (field.repeated) {
+      steps.push((o) => {
+        const list = o[name] as Record<string, unknown>[] | undefined;
+        if (list != null) { for (const item of list) inner!(item); }
+      });
+    } else {
+      steps.push((o) => {
+        const value = o[name] as Record<string, unknown> | null | undefined;
+        if (value != null) inner!(value);
+      });
+    }
+  }
+  if (steps.length > 0) {
+    self = (o) => {
+      for (const step of steps) step(o);
+    };
+  }
+  seen.set(type, self);
+  return self;
+}
+
+function decimalKeys(map: Record<string, unknown>, unsigned: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in map) out[key.length === 8 ? hashToDecimal(key, unsigned) : key] = map[key];
+  return out;
+}
+
+function hashToDecimal(hash: string, unsigned: boolean): string {
+  let value = 0n;
+  for (let i = 7; i >= 0; i--) value = (value << 8n) | BigInt(hash.charCodeAt(i) & 0xff);
+  return (unsigned ? value : BigInt.asIntN(64, value)).toString();
 }
 
 const codecCache = new WeakMap<Type, Map<string, Codec<unknown>>>();

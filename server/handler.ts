@@ -1,6 +1,8 @@
 // What a service implementation is made of: the four handler kinds and the context every
 // handler gets (grpc-go server.go's methodHandler / StreamHandler, and the handler's ctx).
 
+import type { EsMessageInit, EsMessageShape } from "../codec/protobuf_es.ts";
+import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
 import type { Metadata, MetadataInit } from "../metadata.ts";
 import type { Peer } from "../peer.ts";
 
@@ -75,3 +77,48 @@ export type Handler = (
  * {@linkcode ClientStreamingHandler} or {@linkcode BidiStreamingHandler} by the method's kind.
  */
 export type ServiceImplementation = Record<string, Handler>;
+
+/**
+ * The handler a method definition takes, by its kind: {@linkcode UnaryHandler},
+ * {@linkcode ServerStreamingHandler}, {@linkcode ClientStreamingHandler} or
+ * {@linkcode BidiStreamingHandler}; {@linkcode Handler} when the kind is not known at compile
+ * time (a definition from `loadProto`).
+ *
+ * @typeParam M A {@linkcode MethodDefinition}.
+ */
+export type HandlerFor<M> = M extends // deno-lint-ignore no-explicit-any
+MethodDefinition<infer Req, any, infer ReqStream, infer ResStream, any, infer ResIn>
+  ? boolean extends ReqStream ? Handler
+  : boolean extends ResStream ? Handler
+  : ReqStream extends true
+    ? ResStream extends true ? BidiStreamingHandler<Req, ResIn> : ClientStreamingHandler<Req, ResIn>
+  : ResStream extends true ? ServerStreamingHandler<Req, ResIn>
+  : UnaryHandler<Req, ResIn>
+  : Handler;
+
+/**
+ * The implementation `Server.addService` takes for `S`: for a typed definition (generated, or
+ * a protobuf-es `GenService`), one optional, precisely typed handler per method; for an untyped
+ * one (from `loadProto`), {@linkcode ServiceImplementation}. A class instance works too: its
+ * prototype methods are found and called with the instance as `this`.
+ *
+ * @typeParam S A {@linkcode ServiceDefinition} or a protobuf-es `GenService`.
+ */
+export type ImplementationOf<S> = S extends ServiceDefinition<infer Methods>
+  ? string extends keyof Methods ? ServiceImplementation
+  : { [K in keyof Methods]?: HandlerFor<Methods[K]> }
+  : S extends { readonly kind: "service"; readonly method: infer Shape }
+    ? string extends keyof Shape ? ServiceImplementation
+    : { [K in keyof Shape]?: EsHandler<Shape[K]> }
+  : ServiceImplementation;
+
+/**
+ * The handler for one method of a protobuf-es `GenService` (its `methodKind`, `input` and
+ * `output`): requests are protobuf-es messages, responses messages or init objects.
+ */
+export type EsHandler<M> = M extends { methodKind: infer Kind; input: infer I; output: infer O }
+  ? Kind extends "unary" ? UnaryHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : Kind extends "server_streaming" ? ServerStreamingHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : Kind extends "client_streaming" ? ClientStreamingHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : BidiStreamingHandler<EsMessageShape<I>, EsMessageInit<O>>
+  : Handler;
