@@ -6,11 +6,11 @@ import type { MethodDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
-import { encodeTimeout } from "../internal/timeout.ts";
 import { headerValue } from "../internal/headers.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
 import {
+  callEnded,
   ClientTransport,
   ClientTransportStream,
   TransportDrainingError,
@@ -30,8 +30,6 @@ import type { CallCredentials } from "../credentials/call.ts";
 const RETRY_BUFFER_SIZE = 256 * 1024;
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const RESOLVED: Promise<void> = Promise.resolve();
 
 function noop(): void {}
 
@@ -200,7 +198,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #begin(): void {
     // Call credentials first run (asynchronously) in #openAsync.
     if (this.#callCreds !== undefined) {
-      this.#startOpen(undefined);
+      this.#startOpen(undefined, undefined);
       return;
     }
     // Hot path: a READY transport with a free stream slot gives the stream synchronously.
@@ -208,7 +206,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     if (t !== null) {
       let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
       try {
-        r = t.newStream(this.#requestHeaders(), this.#maxRecv);
+        r = t.newStream(this.#requestHeaders(), this.#maxRecv, this.#deadline);
       } catch {
         // Draining or closed since: the slow path below picks another transport.
       }
@@ -217,15 +215,18 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
         return;
       }
       if (r !== undefined) {
-        this.#startOpen(r);
+        this.#startOpen(t, r);
         return;
       }
     }
-    this.#startOpen(undefined);
+    this.#startOpen(undefined, undefined);
   }
 
-  #startOpen(pending: Promise<ClientTransportStream> | undefined): void {
-    const p = this.#openAsync(pending);
+  #startOpen(
+    t: ClientTransport | undefined,
+    wait: Promise<ClientTransportStream> | undefined,
+  ): void {
+    const p = this.#openAsync(t, wait);
     // Failures reach the caller through sendMsg/recvMsg; this copy must not go unhandled.
     p.catch(noop);
     // #openAsync may have attached synchronously (and cleared #opening) before returning.
@@ -235,21 +236,15 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #requestHeaders(): string[] {
     const prefix = this.#ch.headerPrefix(this.method.path);
     const c = this.#compressor;
-    if (
-      c === undefined && this.#metadata === undefined && this.#deadline === Infinity &&
-      this.#credHeaders === undefined
-    ) {
+    if (c === undefined && this.#metadata === undefined && this.#credHeaders === undefined) {
       return prefix;
     }
     const h = prefix.slice();
     if (c !== undefined) h.push("grpc-encoding", c.name);
-    // grpc-go: the timeout is what is left of the deadline when the stream is created.
-    if (this.#deadline !== Infinity) {
-      h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
-    }
     const ch = this.#credHeaders;
     if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
+    // grpc-timeout: the transport adds what is left of #deadline when it writes the HEADERS.
     return h;
   }
 
@@ -279,9 +274,13 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     }
   }
 
-  /** Opens the attempt's stream, waiting for a connection or a stream slot when needed. */
+  /**
+   * Opens the attempt's stream, waiting for a connection or a stream slot when needed. `wait`
+   * is a slot wait `pendingOn` already gave.
+   */
   async #openAsync(
-    pending: Promise<ClientTransportStream> | undefined,
+    pendingOn: ClientTransport | undefined,
+    wait: Promise<ClientTransportStream> | undefined,
   ): Promise<ClientTransportStream> {
     try {
       if (this.#callCreds !== undefined && this.#credHeaders === undefined) {
@@ -290,10 +289,10 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       }
       for (;;) {
         if (this.#done) throw this.#error!;
-        let r = pending;
-        pending = undefined;
-        let t: ClientTransport | undefined;
-        if (r === undefined) {
+        let r = wait;
+        let t = pendingOn;
+        wait = pendingOn = undefined;
+        if (r === undefined || t === undefined) {
           const picked = this.#ch.pick(this.#waitForReady, this.method.path, this.#metadata);
           if (picked instanceof ClientTransport) {
             t = picked;
@@ -308,7 +307,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
           }
           if (this.#done) throw this.#error!;
           try {
-            const s = t.newStream(this.#requestHeaders(), this.#maxRecv);
+            const s = t.newStream(this.#requestHeaders(), this.#maxRecv, this.#deadline);
             if (s instanceof ClientTransportStream) {
               this.#attach(s);
               return s;
@@ -319,28 +318,25 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
             throw err;
           }
         }
-        // Waiting for a MAX_CONCURRENT_STREAMS slot: the wait can't be withdrawn, so race it
-        // with the call's cancellation and cancel a stream that comes too late.
-        const late = r;
+        // Waiting for a MAX_CONCURRENT_STREAMS slot. Cancelling the call withdraws the wait,
+        // so no stream is ever opened for it (opening and resetting it would count against
+        // the server's rapid-reset budget).
+        const slot = r, on = t;
         let s: ClientTransportStream;
         try {
-          s = await new Promise<ClientTransportStream>((resolve, reject) => {
-            this.#abortHook = reject;
-            late.then(resolve, reject);
-          });
+          this.#abortHook = (err) => void on.withdraw(slot, err);
+          s = await slot;
         } catch (err) {
-          if (this.#done) {
-            late.then((s) => s.cancel(this.#error!, ErrorCode.CANCEL), noop);
-            throw this.#error!;
-          }
+          if (this.#done) throw this.#error!;
           // The transport went away (GOAWAY, closed) before the stream existed: nothing was
-          // sent, so try again elsewhere.
-          if (++this.#attempts < MAX_CALL_ATTEMPTS * 2) continue;
+          // sent, so try again elsewhere. (Otherwise the deadline passed while waiting.)
+          if (this.#retryOpen(on, err)) continue;
           throw err;
         } finally {
           this.#abortHook = null;
         }
         if (this.#done) {
+          // Granted just before the call ended (the wait was already over).
           s.cancel(this.#error!, ErrorCode.CANCEL);
           throw this.#error!;
         }
@@ -385,7 +381,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #retry(): void {
     this.#attempts++;
     this.#stream = null;
-    this.#startOpen(undefined);
+    this.#startOpen(undefined, undefined);
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -411,7 +407,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   }
 
   #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
-    if (this.#done) return this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
+    // Sending after the end is reported, not dropped in silence (grpc-go SendMsg: io.EOF).
+    if (this.#done) return Promise.reject(this.#error ?? callEnded());
     let m: EncodedMessage;
     try {
       m = this.#encode(message, compress);
