@@ -521,9 +521,10 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
   }
 
   /**
-   * Appends every pair of `other` after this metadata's pairs (like grpc-go's `metadata.Join`).
+   * Appends every pair of `init` after this metadata's pairs (like grpc-go's `metadata.Join`).
    *
-   * @param other The metadata to add.
+   * @param init The metadata to add: a `Metadata`, or what the constructor takes (a plain
+   *   object, pairs).
    * @returns This metadata, for chaining.
    *
    * @example Merge defaults and per-call metadata
@@ -533,9 +534,12 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
    *
    * const md = new Metadata({ a: "1" }).merge(new Metadata({ a: "2", b: "3" }));
    * assertEquals([...md], [["a", "1"], ["a", "2"], ["b", "3"]]);
+   * md.merge({ c: "4" });
+   * assertEquals(md.get("c"), "4");
    * ```
    */
-  merge(other: Metadata): this {
+  merge(init: Metadata | MetadataInit): this {
+    const other = init instanceof Metadata ? init : new Metadata(init);
     if (other === this) {
       const n = this.#keys.length;
       for (let i = 0; i < n; i++) {

@@ -141,6 +141,10 @@ Deno.test("Metadata.merge() appends the other's pairs", () => {
   assertEquals([...a], [["x", "1"], ["x", "2"], ["y", "3"]]);
   a.merge(a);
   assertEquals(a.size, 6);
+  // A plain object or pairs, as the constructor takes them.
+  a.merge({ z: ["4", "5"] }).merge([["w", "6"]]);
+  assertEquals(a.getAll("z"), ["4", "5"]);
+  assertEquals(a.get("w"), "6");
 });
 
 Deno.test("Metadata.appendTo() writes flat pairs with unpadded base64", () => {

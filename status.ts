@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Metadata } from "./metadata.ts";
+import { Metadata, type MetadataInit } from "./metadata.ts";
 import { isDeadlineReason } from "./internal/abort.ts";
 import {
   lenFieldSize,
@@ -245,10 +245,11 @@ function typeNameOf(typeUrl: string): string {
  */
 export interface StatusErrorOptions {
   /**
-   * Trailers sent (server) or received (client) with the status.
+   * Trailers sent (server) or received (client) with the status: a `Metadata`, or anything its
+   * constructor takes (`{ "x-key": "value" }`, pairs), copied into one.
    * @default {new Metadata()}
    */
-  metadata?: Metadata;
+  metadata?: Metadata | MetadataInit;
   /**
    * Rich error details, sent as `grpc-status-details-bin` (a `google.rpc.Status`).
    * @default {[]}
@@ -329,7 +330,10 @@ export class StatusError extends Error {
     this.name = "StatusError";
     this.code = code;
     this.rawMessage = text;
-    this.metadata = options?.metadata ?? new Metadata();
+    const md = options?.metadata;
+    // A plain object (easy to pass where types are not checked) becomes a Metadata here, so the
+    // server can always send it.
+    this.metadata = md instanceof Metadata ? md : new Metadata(md);
     this.details = options?.details ?? [];
   }
 

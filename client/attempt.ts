@@ -23,6 +23,8 @@ export interface AttemptHost {
   readonly channel: Channel;
   readonly waitForReady: boolean;
   readonly maxReceiveMessageSize: number;
+  /** The call's deadline (epoch ms; Infinity for none): the transport writes grpc-timeout. */
+  readonly deadline: number;
   /** The method's path and the call's metadata (for the balancer's pick). */
   readonly path: string;
   readonly metadata: Metadata | undefined;
@@ -66,7 +68,11 @@ export class Attempt {
     if (t !== null) {
       let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
       try {
-        r = t.newStream(this.#host.requestHeaders(this), this.#host.maxReceiveMessageSize);
+        r = t.newStream(
+          this.#host.requestHeaders(this),
+          this.#host.maxReceiveMessageSize,
+          this.#host.deadline,
+        );
       } catch {
         // Draining or closed since: the slow path below picks another transport.
       }
@@ -75,11 +81,11 @@ export class Attempt {
         return;
       }
       if (r !== undefined) {
-        this.#startOpen(r);
+        this.#startOpen(t, r);
         return;
       }
     }
-    this.#startOpen(undefined);
+    this.#startOpen(undefined, undefined);
   }
 
   /** Ends the attempt: RST_STREAM CANCEL if its stream is open, else stops waiting. */
@@ -101,8 +107,11 @@ export class Attempt {
     this.#host.attached(this, s);
   }
 
-  #startOpen(pending: Promise<ClientTransportStream> | undefined): void {
-    const p = this.#openAsync(pending);
+  #startOpen(
+    t: ClientTransport | undefined,
+    wait: Promise<ClientTransportStream> | undefined,
+  ): void {
+    const p = this.#openAsync(t, wait);
     // Failures reach the call through openFailed; this copy must not go unhandled.
     p.catch(noop);
     // #openAsync may have attached synchronously (and cleared `opening`) before returning.
@@ -116,9 +125,13 @@ export class Attempt {
     return this.ended ? new StatusError(Code.Canceled, "Attempt discarded") : null;
   }
 
-  /** Opens the attempt's stream, waiting for a connection or a stream slot when needed. */
+  /**
+   * Opens the attempt's stream, waiting for a connection or a stream slot when needed. `wait`
+   * is a slot wait `pendingOn` already gave.
+   */
   async #openAsync(
-    pending: Promise<ClientTransportStream> | undefined,
+    pendingOn: ClientTransport | undefined,
+    wait: Promise<ClientTransportStream> | undefined,
   ): Promise<ClientTransportStream> {
     const host = this.#host;
     const ch = host.channel;
@@ -126,10 +139,10 @@ export class Attempt {
       for (;;) {
         let stop = this.#stopped();
         if (stop !== null) throw stop;
-        let r = pending;
-        pending = undefined;
-        let t: ClientTransport | undefined;
-        if (r === undefined) {
+        let r = wait;
+        let t = pendingOn;
+        wait = pendingOn = undefined;
+        if (r === undefined || t === undefined) {
           const picked = ch.pick(host.waitForReady, host.path, host.metadata);
           if (picked instanceof ClientTransport) {
             t = picked;
@@ -145,7 +158,11 @@ export class Attempt {
           stop = this.#stopped();
           if (stop !== null) throw stop;
           try {
-            const s = t.newStream(host.requestHeaders(this), host.maxReceiveMessageSize);
+            const s = t.newStream(
+              host.requestHeaders(this),
+              host.maxReceiveMessageSize,
+              host.deadline,
+            );
             if (s instanceof ClientTransportStream) {
               this.#attach(s);
               return s;
@@ -156,31 +173,27 @@ export class Attempt {
             throw err;
           }
         }
-        // Waiting for a MAX_CONCURRENT_STREAMS slot: the wait can't be withdrawn, so race it
-        // with the attempt's cancellation and cancel a stream that comes too late.
-        const late = r;
+        // Waiting for a MAX_CONCURRENT_STREAMS slot. Cancelling the attempt withdraws the
+        // wait, so no stream is ever opened for it (opening and resetting it would count
+        // against the server's rapid-reset budget).
+        const slot = r, on = t;
         let s: ClientTransportStream;
         try {
-          s = await new Promise<ClientTransportStream>((resolve, reject) => {
-            this.#abortHook = reject;
-            late.then(resolve, reject);
-          });
+          this.#abortHook = (err) => void on.withdraw(slot, err);
+          s = await slot;
         } catch (err) {
           stop = this.#stopped();
-          if (stop !== null) {
-            const e = stop;
-            late.then((s) => s.cancel(e, ErrorCode.CANCEL), noop);
-            throw e;
-          }
+          if (stop !== null) throw stop;
           // The transport went away (GOAWAY, closed) before the stream existed: nothing was
-          // sent, so try again elsewhere.
-          if (++this.#openRetries < MAX_OPEN_RETRIES) continue;
+          // sent, so try again elsewhere. (Otherwise the deadline passed while waiting.)
+          if (this.#retryOpen(on, err)) continue;
           throw err;
         } finally {
           this.#abortHook = null;
         }
         stop = this.#stopped();
         if (stop !== null) {
+          // Granted just before the attempt ended (the wait was already over).
           s.cancel(stop, ErrorCode.CANCEL);
           throw stop;
         }

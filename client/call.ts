@@ -8,11 +8,10 @@ import type { MethodDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
-import { encodeTimeout } from "../internal/timeout.ts";
 import { headerValue } from "../internal/headers.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
-import type { ClientTransportStream } from "../transport/http2_client.ts";
+import { callEnded, type ClientTransportStream } from "../transport/http2_client.ts";
 import type { Channel } from "./channel.ts";
 import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
@@ -248,6 +247,11 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     return this.#ch;
   }
 
+  /** The call's deadline (epoch ms; Infinity for none): the transport writes grpc-timeout. */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
   get waitForReady(): boolean {
     return this.#waitForReady;
   }
@@ -278,21 +282,18 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     const prefix = this.#ch.headerPrefix(this.method.path);
     const c = this.#compressor;
     if (
-      c === undefined && this.#metadata === undefined && this.#deadline === Infinity &&
-      a.previous === 0 && this.#credHeaders === undefined
+      c === undefined && this.#metadata === undefined && a.previous === 0 &&
+      this.#credHeaders === undefined
     ) {
       return prefix;
     }
     const h = prefix.slice();
     if (c !== undefined) h.push("grpc-encoding", c.name);
-    // grpc-go: the timeout is what is left of the deadline when the stream is created.
-    if (this.#deadline !== Infinity) {
-      h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
-    }
     if (a.previous > 0) h.push(PREVIOUS_ATTEMPTS_HEADER, String(a.previous));
     const ch = this.#credHeaders;
     if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
+    // grpc-timeout: the transport adds what is left of the deadline when it writes the HEADERS.
     return h;
   }
 
@@ -475,7 +476,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
   }
 
   #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
-    if (this.#done) return this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
+    // Sending after the end is reported, not dropped in silence (grpc-go SendMsg: io.EOF).
+    if (this.#done) return Promise.reject(this.#error ?? callEnded());
     let m: EncodedMessage;
     try {
       m = this.#encode(message, compress);

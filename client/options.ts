@@ -87,8 +87,9 @@ export interface BackoffOptions {
  */
 export interface CallOptions {
   /**
-   * Time allowed for the call, in ms from its start: sent as `grpc-timeout`, and the call fails
-   * locally with DEADLINE_EXCEEDED (RST_STREAM CANCEL) when it runs out. With `deadline` too,
+   * Time allowed for the call, in ms from its start: sent as `grpc-timeout` (what is left of it
+   * when the request headers are written, also after waiting for a stream slot), and the call
+   * fails locally with DEADLINE_EXCEEDED (RST_STREAM CANCEL) when it runs out. With `deadline` too,
    * the earlier wins. grpc-go: `context.WithTimeout`.
    * @default {undefined} (no deadline)
    */

@@ -25,16 +25,22 @@ export interface ClientStream<Req = unknown, Res = unknown> extends ResponseStre
   readonly method: MethodDefinition<Req, Res>;
   /**
    * Sends one request message. Resolves once it is queued (waits while flow control or the
-   * writer push back); sending after the server ended the call OK is a silent no-op, as in
-   * grpc-go (the status comes from `recvMsg`).
+   * writer push back).
+   *
+   * Once the call has ended — the server may end it before the client is done sending — the
+   * message is not sent and the promise rejects: with the call's error when it failed, or with
+   * FAILED_PRECONDITION "Cannot send message: the call has ended" when the server ended it OK.
+   * This is grpc-go's `SendMsg` returning `io.EOF`: stop sending; the call's status is what
+   * `recvMsg` (or `trailers`) reports.
    *
    * @param message The request.
    * @param options `compress: false` sends this message uncompressed even when the call has an
    *   encoding (grpc-java: `setMessageCompression`); the default follows the call's
    *   `compression`.
    * @returns A promise resolved when the message is on its way.
-   * @throws {StatusError} The call failed; RESOURCE_EXHAUSTED if larger than
-   *   `maxSendMessageSize`; INTERNAL after `closeSend()` or if the message cannot be encoded.
+   * @throws {StatusError} The call failed (its status), or ended OK (FAILED_PRECONDITION);
+   *   RESOURCE_EXHAUSTED if larger than `maxSendMessageSize`; INTERNAL after `closeSend()` or
+   *   if the message cannot be encoded.
    */
   sendMsg(message: Req, options?: SendOptions): Promise<void>;
   /** Half-closes the call: no more requests (END_STREAM). Idempotent. */

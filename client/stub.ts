@@ -189,20 +189,51 @@ export function createClient(
 
 // Sends every request, then half-closes. An error from the iterable cancels the call (the
 // receiving side then fails CANCELLED, with the error as cause); an error from sending means the
-// call failed, and the receiving side reports its status. Never rejects.
+// call failed or is over, and the receiving side reports its status. Never rejects.
+//
+// Once the call has ended (the server may end it before the requests do) the pump stops and
+// closes the iterable with return(), as `for await` would on `break`: at the next send, which
+// rejects, or at once when the call ends while the iterable is producing its next request.
+// Before, sends after the end resolved and the pump drained the iterable, for ever when it was
+// infinite (a sync one starved the event loop).
 async function pump<Req>(
   stream: ClientStream<Req, unknown>,
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<void> {
+  let it: AsyncIterator<Req> | Iterator<Req> | undefined;
+  let over = false;
+  const close = () => {
+    if (over) return;
+    over = true;
+    try {
+      const r = it?.return?.();
+      if (r instanceof Promise) r.catch(noop);
+    } catch {
+      // The iterable's own return() failed: nothing more to do.
+    }
+  };
   try {
-    for await (const r of requests) {
+    const isAsync = typeof (requests as AsyncIterable<Req>)[Symbol.asyncIterator] === "function";
+    it = isAsync
+      ? (requests as AsyncIterable<Req>)[Symbol.asyncIterator]()
+      : (requests as Iterable<Req>)[Symbol.iterator]();
+    stream.trailers.then(close, close);
+    for (;;) {
+      const r = await it.next();
+      if (over) return; // the call ended meanwhile; close() ran
+      if (r.done) break;
+      // `for await` awaits what a sync iterable yields.
+      const value = isAsync ? r.value : await r.value;
+      if (over) return;
       try {
-        await stream.sendMsg(r);
+        await stream.sendMsg(value);
       } catch {
+        close();
         return;
       }
     }
   } catch (err) {
+    over = true; // the iterable failed: it is done, no return()
     try {
       stream.cancel(err);
     } catch {
@@ -210,6 +241,7 @@ async function pump<Req>(
     }
     return;
   }
+  over = true;
   try {
     stream.closeSend();
   } catch {

@@ -4,8 +4,8 @@
 // processStreamingRPC, and transport.ServerStream's send side).
 
 import type { MethodDefinition } from "../codec.ts";
-import { Code, encodeGrpcMessage, encodeStatusDetails, StatusError } from "../status.ts";
-import { Metadata } from "../metadata.ts";
+import { Code, codeName, encodeGrpcMessage, encodeStatusDetails, StatusError } from "../status.ts";
+import { Metadata, type MetadataInit } from "../metadata.ts";
 import {
   type Compressor,
   getCompressor,
@@ -13,11 +13,13 @@ import {
   supportedEncodings,
 } from "../compression.ts";
 import { encodeBinaryHeader } from "../internal/headers.ts";
+import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, encodeMessage } from "../internal/message.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
 import { errorMessage, errorStack } from "../internal/error_message.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
 import type { ServerStream } from "../transport/http2_server.ts";
+import { ErrorCode } from "../transport/frame.ts";
 import type {
   BidiStreamingHandler,
   ClientStreamingHandler,
@@ -123,20 +125,18 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     }
   }
 
-  setHeader(md: Metadata): void {
+  setHeader(md: Metadata | MetadataInit): void {
     if (this.#s.headersSent) return;
-    if (this.#headerMd === undefined) this.#headerMd = md.clone();
-    else for (const [k, v] of md) this.#headerMd.append(k, v);
+    this.#headerMd = addMetadata(this.#headerMd, md);
   }
 
-  sendHeader(md?: Metadata): void {
+  sendHeader(md?: Metadata | MetadataInit): void {
     if (md !== undefined) this.setHeader(md);
     this.#sendHeaders();
   }
 
-  setTrailer(md: Metadata): void {
-    if (this.#trailerMd === undefined) this.#trailerMd = md.clone();
-    else for (const [k, v] of md) this.#trailerMd.append(k, v);
+  setTrailer(md: Metadata | MetadataInit): void {
+    this.#trailerMd = addMetadata(this.#trailerMd, md);
   }
 
   setCompression(encoding: string): void {
@@ -203,30 +203,50 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       : new StatusError(Code.Canceled, "context canceled");
   }
 
-  // Sends trailers with the call's status (once).
+  // Sends trailers with the call's status (once). Never throws, and always ends the stream:
+  // a status that cannot be sent as it is (details whose code is no int32, metadata that is not
+  // a Metadata…) goes out as INTERNAL naming the cause; should even that fail, RST_STREAM.
+  // Before, such a call stayed open for ever, holding up gracefulStop.
   #finish(err: StatusError | null): void {
     if (this.#done) return;
     this.#done = true;
     this.#deadlines.remove(this);
     const s = this.#s;
     if (s.cancelled) return;
-    const extra: string[] = [];
-    if (!s.headersSent) {
-      // Trailers-only: response metadata goes into the one block.
-      if (this.#encoding !== undefined && err === null) extra.push("grpc-encoding", this.#encoding);
-      this.#headerMd?.appendTo(extra);
+    let code: number, message: string, extra: string[];
+    try {
+      extra = [];
+      if (!s.headersSent) {
+        // Trailers-only: response metadata goes into the one block.
+        if (this.#encoding !== undefined && err === null) {
+          extra.push("grpc-encoding", this.#encoding);
+        }
+        this.#headerMd?.appendTo(extra);
+      }
+      this.#trailerMd?.appendTo(extra);
+      if (err === null) {
+        code = Code.OK;
+        message = "";
+      } else {
+        code = err.code;
+        message = encodeGrpcMessage(err.rawMessage);
+        err.metadata.appendTo(extra);
+        if (err.details.length > 0) {
+          const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
+          extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
+        }
+      }
+    } catch (cause) {
+      const what = err === null ? "OK" : codeName(err.code);
+      code = Code.Internal;
+      message = encodeGrpcMessage(`Cannot send status ${what}: ${errorText(cause)}`);
+      extra = [];
     }
-    this.#trailerMd?.appendTo(extra);
-    if (err === null) {
-      s.sendTrailers(Code.OK, "", extra);
-      return;
+    try {
+      s.sendTrailers(code, message, extra);
+    } catch {
+      s.transport.resetStream(s, ErrorCode.INTERNAL_ERROR);
     }
-    err.metadata.appendTo(extra);
-    if (err.details.length > 0) {
-      const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
-      extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
-    }
-    s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage), extra);
   }
 
   /** Runs a unary handler through the interceptor chain. */
@@ -267,8 +287,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     }
   }
 
-  // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
-  // code that cannot be encoded) must not become an unhandled rejection.
+  // Ends the call with the handler's error (#finish never throws).
   #fail(err: unknown): void {
     if (this.#done || this.#s.cancelled) {
       // The call is over (deadline, cancellation, a status already sent): nobody receives this
@@ -384,6 +403,14 @@ async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknow
 // What a handler throws when ctx.signal told it the call ended: the abort reason.
 function isAbortReason(err: unknown): boolean {
   return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
+}
+
+// Adds `md` to `into` (a copy of `md` when there is none yet): a Metadata or what its
+// constructor takes, such as a plain object.
+function addMetadata(into: Metadata | undefined, md: Metadata | MetadataInit): Metadata {
+  if (into === undefined) return md instanceof Metadata ? md.clone() : new Metadata(md);
+  for (const [k, v] of md instanceof Metadata ? md : new Metadata(md)) into.append(k, v);
+  return into;
 }
 
 function toStatusError(err: unknown): StatusError {

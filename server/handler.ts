@@ -3,7 +3,7 @@
 
 import type { EsMessageInit, EsMessageShape } from "../codec/protobuf_es.ts";
 import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
-import type { Metadata } from "../metadata.ts";
+import type { Metadata, MetadataInit } from "../metadata.ts";
 import type { Peer } from "../peer.ts";
 
 /**
@@ -53,12 +53,16 @@ export interface ServerContext {
   readonly peer: Peer | undefined;
   /** Whether the request message most recently received was compressed. */
   readonly requestCompressed: boolean;
-  /** Adds metadata to the response headers (sent with the first message, or at the end). */
-  setHeader(metadata: Metadata): void;
+  /**
+   * Adds metadata to the response headers (sent with the first message, or at the end): a
+   * `Metadata`, or what its constructor takes (`{ "x-key": "value" }`, pairs). grpc-go:
+   * grpc.SetHeader.
+   */
+  setHeader(metadata: Metadata | MetadataInit): void;
   /** Sends the response headers now, with `metadata` added. grpc-go: grpc.SendHeader. */
-  sendHeader(metadata?: Metadata): void;
-  /** Adds metadata to the trailers. grpc-go: grpc.SetTrailer. */
-  setTrailer(metadata: Metadata): void;
+  sendHeader(metadata?: Metadata | MetadataInit): void;
+  /** Adds metadata to the trailers (as setHeader takes it). grpc-go: grpc.SetTrailer. */
+  setTrailer(metadata: Metadata | MetadataInit): void;
   /** Compresses responses with this encoding (before headers are sent); `"identity"` for none. */
   setCompression(encoding: string): void;
   /** Turns compression of the following response messages on or off (encoding stays). */

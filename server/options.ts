@@ -47,7 +47,8 @@ export interface ServerOptions {
    */
   maxReceiveMessageSize?: number;
   /**
-   * Largest response message in bytes; larger fails RESOURCE_EXHAUSTED. grpc-go: MaxSendMsgSize.
+   * Largest response message in bytes, as sent (after compression); larger fails
+   * RESOURCE_EXHAUSTED. grpc-go: MaxSendMsgSize.
    * @default {2147483647}
    */
   maxSendMessageSize?: number;

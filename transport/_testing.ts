@@ -347,13 +347,21 @@ export function grpcFrame(body: Uint8Array, compressed = false): Uint8Array {
   return b;
 }
 
-/** Waits (a macrotask at a time) until `pred()` holds; throws after `turns` tries. */
-export async function until(pred: () => boolean, what = "condition", turns = 500): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (pred()) return;
+/**
+ * Waits (a macrotask at a time) until `pred()` holds; throws once `limitMs` of wall time passed
+ * without it. The limit is a safety net, never the point of a test: it is generous (30 s) so a
+ * busy machine, where each turn can take long, does not fail a test that would pass.
+ */
+export async function until(
+  pred: () => boolean,
+  what = "condition",
+  limitMs = 30_000,
+): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 0));
   }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** Lets queued microtasks and a few macrotasks run (the writer flushes, the reader reads). */
