@@ -3,7 +3,7 @@
 // through the target's authority (`dns://127.0.0.1:PORT/name:port`), balances round_robin over
 // every address, and follows a change of the records (SIGHUP reloads them) after re-resolution.
 
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { dnsResolver, newClient } from "../mod.ts";
 import type { ClientConn } from "../client/client_conn.ts";
 import { Backend, WHO } from "./_backends.ts";
@@ -162,7 +162,12 @@ Deno.test("dns resolver + dnsmasq: round_robin over every A record, follows a re
     await b4.gracefulStop();
     await settle(conn, ["127.0.0.2", "127.0.0.3", "127.0.0.5"]);
     const spread = await countCalls(conn, 30);
-    assertEquals(spread, { "127.0.0.2": 10, "127.0.0.3": 10, "127.0.0.5": 10 });
+    // Every backend of the new list, none of the old one. The spread is even up to one call:
+    // a subchannel update left over from the change (the stopped backend's subchannel going
+    // away) may rebuild the picker mid-count, and a new round_robin picker starts at a random
+    // backend (grpc-go rrPicker), so one backend can get a call more than another.
+    assertEquals(Object.keys(spread).sort(), ["127.0.0.2", "127.0.0.3", "127.0.0.5"]);
+    for (const n of Object.values(spread)) assert(n >= 9 && n <= 11, JSON.stringify(spread));
   } finally {
     await Promise.all([b2.stop(), b3.stop(), b5.stop()]);
     await b4.stop().catch(() => {});
