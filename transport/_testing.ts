@@ -9,6 +9,8 @@ import {
   FrameParser,
   FrameType,
   MAX_ALLOWED_FRAME_SIZE,
+} from "./frame.ts";
+import {
   writeContinuation,
   writeData,
   writeFrameHeader,
@@ -18,7 +20,7 @@ import {
   writeSettings,
   writeSettingsAck,
   writeWindowUpdate,
-} from "./frame.ts";
+} from "./frame_writer.ts";
 import { HpackDecoder } from "./hpack.ts";
 import { pipe, type PipeConn, type PipeOptions } from "./_pipe.ts";
 import { ClientTransport, type ClientTransportExtras } from "./http2_client.ts";

@@ -18,6 +18,8 @@ import {
   FrameParser,
   FrameType,
   SettingId,
+} from "./frame.ts";
+import {
   writeData,
   writeFrameHeader,
   writeGoaway,
@@ -27,7 +29,7 @@ import {
   writeSettings,
   writeSettingsAck,
   writeWindowUpdate,
-} from "./frame.ts";
+} from "./frame_writer.ts";
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";

@@ -17,6 +17,8 @@ import {
   MAX_ALLOWED_FRAME_SIZE,
   MAX_WINDOW,
   SettingId,
+} from "./frame.ts";
+import {
   writeContinuation,
   writeData,
   writeFrameHeader,
@@ -29,7 +31,7 @@ import {
   writeSettings,
   writeSettingsAck,
   writeWindowUpdate,
-} from "./frame.ts";
+} from "./frame_writer.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
