@@ -150,7 +150,7 @@ const EMPTY = new Uint8Array(0);
 // Local copies of the codes and types used in the hot path (plain numbers for the switch).
 const DATA = 0x0, HEADERS = 0x1, PRIORITY = 0x2, RST_STREAM = 0x3, SETTINGS = 0x4;
 const PUSH_PROMISE = 0x5, PING = 0x6, GOAWAY = 0x7, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
-const FLAG_ACK = 0x1, FLAG_END_STREAM = 0x1, FLAG_END_HEADERS = 0x4, FLAG_PADDED = 0x8;
+const FLAG_ACK = 0x1, FLAG_PADDED = 0x8;
 const FLAG_PRIORITY = 0x20;
 const PROTOCOL_ERROR = 0x1, FLOW_CONTROL_ERROR = 0x3, FRAME_SIZE_ERROR = 0x6;
 
