@@ -36,6 +36,15 @@ import { type Http2Stream, StreamState } from "./stream.ts";
 import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
 import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
+import {
+  ourPingKind,
+  PING_BDP,
+  PING_DRAIN,
+  PING_KEEPALIVE,
+  PING_USER,
+  PingWaiters,
+  writeOurPing,
+} from "./ping.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
@@ -82,11 +91,6 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.free
 
 /** Initial capacity of the buffer that assembles HEADERS + CONTINUATION blocks. */
 const HEADER_BLOCK_BUFFER_SIZE = 1024;
-
-const PING_BDP = 1;
-const PING_DRAIN = 2;
-const PING_USER = 3;
-const PING_KEEPALIVE = 4;
 
 /** Shared HTTP/2 connection machinery; subclassed by ServerTransport and ClientTransport. */
 export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
@@ -146,8 +150,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #settingsReject!: (e: unknown) => void;
   /** Resolves when the peer's first SETTINGS frame arrives (the handshake, from our side). */
   readonly handshaked: Promise<void>;
-  /** ping() calls waiting for their ACK, oldest first. */
-  #userPings: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** ping() calls waiting for their ACK. */
+  readonly #userPings = new PingWaiters();
   /** Set when a GOAWAY was sent; streams above goawayLastId are refused. */
   goawaySent = false;
   /** Set when the peer's GOAWAY arrived. */
@@ -564,15 +568,10 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     const b = f.buf;
     const p = f.payloadStart;
     if ((f.flags & Flag.ACK) !== 0) {
-      // Our pings carry a kind in their first byte.
-      if (b[p] === 0x42 && b[p + 1] === 0x44) {
-        const kind = b[p + 7];
-        if (kind === PING_BDP) this.#bdpAck();
-        else if (kind === PING_DRAIN) this.onDrainPingAck();
-        else if (kind === PING_USER) {
-          this.#userPings.shift()?.resolve();
-        }
-      }
+      const kind = ourPingKind(b, p);
+      if (kind === PING_BDP) this.#bdpAck();
+      else if (kind === PING_DRAIN) this.onDrainPingAck();
+      else if (kind === PING_USER) this.#userPings.acked();
       return;
     }
     this.onPingReceived();
@@ -646,12 +645,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   // ---- sending -----------------------------------------------------------------------------
 
   #writeOurPing(kind: number): void {
-    const p = this.#scratchPing;
-    p[7] = kind;
-    writePing(this.writer.out, false, p);
+    writeOurPing(this.writer.out, kind);
     this.writer.flushSoon();
   }
-  readonly #scratchPing = new Uint8Array([0x42, 0x44, 0, 0, 0, 0, 0, 0]);
 
   /**
    * Sends a PING and resolves on its ACK (a liveness check: keepalive, tests); rejects with the
@@ -659,16 +655,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
    */
   ping(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closeReason ?? unavailable("Connection closed"));
-    return new Promise((resolve, reject) => {
-      this.#userPings.push({ resolve, reject });
-      this.#writeOurPing(PING_USER);
-    });
-  }
-
-  #failPings(reason: StatusError): void {
-    const waiting = this.#userPings;
-    this.#userPings = [];
-    for (const p of waiting) p.reject(reason);
+    const acked = this.#userPings.add();
+    this.#writeOurPing(PING_USER);
+    return acked;
   }
 
   /** Sends a keepalive PING (its ACK, like any read, is a sign of life: `onRead`). */
@@ -906,7 +895,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // Stop reading now; the socket closes once GOAWAY is written.
     this.#closed = true;
     this.#failAll(reason);
-    this.#failPings(reason);
+    this.#userPings.failAll(reason);
   }
 
   /** Sends GOAWAY(lastStreamId, code) without closing. */
@@ -930,7 +919,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       // Already closed.
     }
     this.#settingsReject(reason);
-    this.#failPings(reason);
+    this.#userPings.failAll(reason);
     this.#closedResolve();
     this.onClose?.();
   }
