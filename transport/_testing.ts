@@ -25,7 +25,7 @@ import { HpackDecoder } from "./hpack.ts";
 import { pipe, type PipeConn, type PipeOptions } from "./_pipe.ts";
 import { ClientTransport, type ClientTransportExtras } from "./http2_client.ts";
 import { type ServerStream, ServerTransport, type ServerTransportOptions } from "./http2_server.ts";
-import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "./connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "./options.ts";
 import { type ServerKeepalive, SYSTEM_CLOCK } from "./keepalive.ts";
 
 /** Server keepalive with every limit off (tests that need one set it). */

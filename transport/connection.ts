@@ -35,6 +35,7 @@ import { type Http2Stream, StreamState } from "./stream.ts";
 import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
 import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
 import type { RawConn } from "./writer.ts";
+import type { TransportOptions } from "./options.ts";
 import { Http2Outbound } from "./outbound.ts";
 import {
   ourPingKind,
@@ -50,44 +51,6 @@ import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
 
 export type { RawConn };
-
-/** Transport settings shared by both roles, resolved (no field is optional). */
-export interface TransportOptions {
-  /** Our stream receive window (SETTINGS_INITIAL_WINDOW_SIZE). */
-  initialWindowSize: number;
-  /** Our connection receive window. */
-  initialConnWindowSize: number;
-  /** Whether the BDP estimator may grow the windows (off when windows are set explicitly). */
-  dynamicWindow: boolean;
-  /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). */
-  maxFrameSize: number;
-  /** Largest decoded header list we accept (SETTINGS_MAX_HEADER_LIST_SIZE). */
-  maxHeaderListSize: number;
-  /** Largest raw HEADERS+CONTINUATION block we buffer. */
-  maxHeaderBlockSize: number;
-  /** Our HPACK decoder's table size (SETTINGS_HEADER_TABLE_SIZE). */
-  headerTableSize: number;
-  /** Largest gRPC message accepted on a stream. */
-  maxReceiveMessageSize: number;
-  /** Streams the peer may open at once (server: advertised; client: ignored). */
-  maxConcurrentStreams: number;
-  /** Clock, injectable for tests. */
-  now: () => number;
-}
-
-/** Default transport options (grpc-go's). */
-export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.freeze({
-  initialWindowSize: D.DEFAULT_WINDOW_SIZE,
-  initialConnWindowSize: D.DEFAULT_WINDOW_SIZE,
-  dynamicWindow: true,
-  maxFrameSize: D.DEFAULT_MAX_FRAME_SIZE,
-  maxHeaderListSize: D.DEFAULT_MAX_HEADER_LIST_SIZE,
-  maxHeaderBlockSize: D.DEFAULT_MAX_HEADER_BLOCK_SIZE,
-  headerTableSize: D.DEFAULT_HEADER_TABLE_SIZE,
-  maxReceiveMessageSize: D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
-  maxConcurrentStreams: D.UNLIMITED_STREAMS,
-  now: Date.now,
-});
 
 /** Initial capacity of the buffer that assembles HEADERS + CONTINUATION blocks. */
 const HEADER_BLOCK_BUFFER_SIZE = 1024;
