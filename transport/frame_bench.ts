@@ -1,4 +1,4 @@
-// Micro-benchmarks for frame.ts: `deno bench transport/frame_bench.ts`. Each iteration handles a
+// Micro-benchmarks for frame.ts and frame_writer.ts: `deno bench transport/frame_bench.ts`. Each iteration handles a
 // whole batch, so divide the time per iteration by the frame count for a per-frame cost.
 
 import { WriteBuffer } from "./buffer.ts";
