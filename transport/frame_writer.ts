@@ -4,9 +4,10 @@
 // allocation per frame; errors are the exception, they build a message only when thrown.
 
 import type { WriteBuffer } from "./buffer.ts";
-import { MAX_ALLOWED_FRAME_SIZE, MAX_WINDOW } from "./frame.ts";
 
-// Local copies of the frame types and flags the writers store (plain numbers, as in frame.ts).
+// Local copies of frame.ts's numbers the writers use (plain module constants, as in frame.ts, so
+// the per-frame checks compare with a literal, not an imported binding).
+const MAX_ALLOWED_FRAME_SIZE = 16777215, MAX_WINDOW = 2147483647;
 const DATA = 0x0, HEADERS = 0x1, PRIORITY = 0x2, RST_STREAM = 0x3, SETTINGS = 0x4;
 const PUSH_PROMISE = 0x5, PING = 0x6, GOAWAY = 0x7, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
 const FLAG_ACK = 0x1, FLAG_END_STREAM = 0x1, FLAG_END_HEADERS = 0x4, FLAG_PADDED = 0x8;
