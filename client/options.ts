@@ -12,7 +12,7 @@ import {
   DEFAULT_BACKOFF,
   MIN_CONNECT_TIMEOUT_MS,
 } from "../internal/backoff.ts";
-import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "../transport/connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "../transport/options.ts";
 import * as D from "../transport/defaults.ts";
 import {
   checkCompression,

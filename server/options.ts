@@ -9,7 +9,7 @@ import {
   MAX_INT32,
 } from "../internal/option_checks.ts";
 import type { ServerTransportOptions } from "../transport/http2_server.ts";
-import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/options.ts";
 import * as D from "../transport/defaults.ts";
 import { SYSTEM_CLOCK } from "../transport/keepalive.ts";
 import { defaultLogger, type Logger } from "../logger.ts";

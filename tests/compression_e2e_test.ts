@@ -19,7 +19,7 @@ import {
   StatusError,
 } from "@seed/grpc";
 import { ClientTransport } from "../transport/http2_client.ts";
-import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/options.ts";
 import { req } from "../transport/_testing.ts";
 
 const PROTO = `syntax = "proto3"; package z;

@@ -14,7 +14,7 @@ import {
   type ServerContext,
 } from "@seed/grpc";
 import { ClientTransport } from "../transport/http2_client.ts";
-import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/options.ts";
 import { req } from "../transport/_testing.ts";
 import { ensureNodePeers, PEERS_DIR, runNodeClient, startNodeServer } from "./_peers.ts";
 

@@ -17,13 +17,15 @@ import {
   FrameType,
   MAX_ALLOWED_FRAME_SIZE,
   SettingId,
+} from "./frame.ts";
+import {
   writeData,
   writeFrameHeader,
   writePing,
   writeSettings,
   writeSettingsAck,
   writeWindowUpdate,
-} from "./frame.ts";
+} from "./frame_writer.ts";
 import type { RawConn } from "./writer.ts";
 import { hpackLiterals } from "./_testing.ts";
 

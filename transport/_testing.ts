@@ -9,6 +9,8 @@ import {
   FrameParser,
   FrameType,
   MAX_ALLOWED_FRAME_SIZE,
+} from "./frame.ts";
+import {
   writeContinuation,
   writeData,
   writeFrameHeader,
@@ -18,12 +20,12 @@ import {
   writeSettings,
   writeSettingsAck,
   writeWindowUpdate,
-} from "./frame.ts";
+} from "./frame_writer.ts";
 import { HpackDecoder } from "./hpack.ts";
 import { pipe, type PipeConn, type PipeOptions } from "./_pipe.ts";
 import { ClientTransport, type ClientTransportExtras } from "./http2_client.ts";
 import { type ServerStream, ServerTransport, type ServerTransportOptions } from "./http2_server.ts";
-import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "./connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "./options.ts";
 import { type ServerKeepalive, SYSTEM_CLOCK } from "./keepalive.ts";
 
 /** Server keepalive with every limit off (tests that need one set it). */

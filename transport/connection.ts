@@ -1,9 +1,11 @@
-// The part of an HTTP/2 connection both roles share, after grpc-go's http2Server/http2Client
-// reader loops (internal/transport/http2_{server,client}.go): one read loop into a reused buffer
-// that parses every complete frame before the next read and switches on the frame type; SETTINGS,
-// PING, GOAWAY, WINDOW_UPDATE and RST_STREAM handling; connection and stream flow control (RFC
-// 9113 §6.9); header-block assembly (HEADERS + CONTINUATION, §6.10); the defences against the
-// published floods; and sending HEADERS and gRPC messages as DATA within the windows.
+// The read loop, frame dispatch and lifecycle of an HTTP/2 connection, shared by both roles, after
+// grpc-go's http2Server/http2Client reader loops (internal/transport/http2_{server,client}.go):
+// one read loop into a reused buffer that parses every complete frame before the next read and
+// switches on the frame type; SETTINGS, PING, GOAWAY, WINDOW_UPDATE and RST_STREAM handling;
+// header-block assembly (HEADERS + CONTINUATION, §6.10); receive flow control and BDP (the
+// accounting is flow_control.ts's); the defences against the published floods (counters in
+// defences.ts); stream resets, GOAWAY and close. Sending HEADERS and DATA within the peer's
+// windows is the base class's (outbound.ts); our PINGs are ping.ts's.
 //
 // Roles (http2_server.ts, http2_client.ts) subclass it and implement `onHeaderBlock` and
 // `onGoaway`. Nothing here throws out of the read loop: a ConnectionError becomes GOAWAY and
@@ -18,100 +20,62 @@ import {
   FrameParser,
   FrameType,
   SettingId,
-  writeData,
-  writeFrameHeader,
+} from "./frame.ts";
+import {
   writeGoaway,
-  writeHeaders,
   writePing,
   writeRstStream,
   writeSettings,
   writeSettingsAck,
   writeWindowUpdate,
-} from "./frame.ts";
-import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
+} from "./frame_writer.ts";
+import { HpackDecoder, HpackError } from "./hpack.ts";
 import { ConnectionError, type StreamError } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
 import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
 import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
-import { ConnWriter, type RawConn } from "./writer.ts";
+import type { RawConn } from "./writer.ts";
+import type { TransportOptions } from "./options.ts";
+import { Http2Outbound } from "./outbound.ts";
+import {
+  ourPingKind,
+  PING_BDP,
+  PING_DRAIN,
+  PING_KEEPALIVE,
+  PING_USER,
+  PingWaiters,
+  writeOurPing,
+} from "./ping.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
 
 export type { RawConn };
 
-/** Transport settings shared by both roles, resolved (no field is optional). */
-export interface TransportOptions {
-  /** Our stream receive window (SETTINGS_INITIAL_WINDOW_SIZE). */
-  initialWindowSize: number;
-  /** Our connection receive window. */
-  initialConnWindowSize: number;
-  /** Whether the BDP estimator may grow the windows (off when windows are set explicitly). */
-  dynamicWindow: boolean;
-  /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). */
-  maxFrameSize: number;
-  /** Largest decoded header list we accept (SETTINGS_MAX_HEADER_LIST_SIZE). */
-  maxHeaderListSize: number;
-  /** Largest raw HEADERS+CONTINUATION block we buffer. */
-  maxHeaderBlockSize: number;
-  /** Our HPACK decoder's table size (SETTINGS_HEADER_TABLE_SIZE). */
-  headerTableSize: number;
-  /** Largest gRPC message accepted on a stream. */
-  maxReceiveMessageSize: number;
-  /** Streams the peer may open at once (server: advertised; client: ignored). */
-  maxConcurrentStreams: number;
-  /** Clock, injectable for tests. */
-  now: () => number;
-}
-
-/** Default transport options (grpc-go's). */
-export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = Object.freeze({
-  initialWindowSize: D.DEFAULT_WINDOW_SIZE,
-  initialConnWindowSize: D.DEFAULT_WINDOW_SIZE,
-  dynamicWindow: true,
-  maxFrameSize: D.DEFAULT_MAX_FRAME_SIZE,
-  maxHeaderListSize: D.DEFAULT_MAX_HEADER_LIST_SIZE,
-  maxHeaderBlockSize: D.DEFAULT_MAX_HEADER_BLOCK_SIZE,
-  headerTableSize: D.DEFAULT_HEADER_TABLE_SIZE,
-  maxReceiveMessageSize: D.DEFAULT_MAX_RECEIVE_MESSAGE_SIZE,
-  maxConcurrentStreams: D.UNLIMITED_STREAMS,
-  now: Date.now,
-});
-
 /** Initial capacity of the buffer that assembles HEADERS + CONTINUATION blocks. */
 const HEADER_BLOCK_BUFFER_SIZE = 1024;
 
-const PING_BDP = 1;
-const PING_DRAIN = 2;
-const PING_USER = 3;
-const PING_KEEPALIVE = 4;
-
 /** Shared HTTP/2 connection machinery; subclassed by ServerTransport and ClientTransport. */
-export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
+export abstract class Http2Connection<S extends Http2Stream = Http2Stream>
+  extends Http2Outbound<S> {
   readonly conn: RawConn;
   readonly opts: TransportOptions;
-  readonly writer: ConnWriter;
   readonly streams: Map<number, S> = new Map();
   protected readonly isServer: boolean;
 
   // Peer's settings.
-  peerMaxFrameSize: number = D.DEFAULT_MAX_FRAME_SIZE;
   peerInitialWindowSize: number = D.DEFAULT_WINDOW_SIZE;
   peerMaxConcurrentStreams: number = D.UNLIMITED_STREAMS;
   peerMaxHeaderListSize: number = D.UNLIMITED_STREAMS;
 
-  // Flow control (RFC 9113 §6.9; flow_control.ts). connSendWindow: what the peer lets us send.
-  connSendWindow: number = D.DEFAULT_WINDOW_SIZE;
+  // Receive flow control (RFC 9113 §6.9; flow_control.ts). The send side: outbound.ts.
   readonly #connRecv: ConnRecvFlow;
   /** Our stream window as currently advertised (BDP may raise it). */
   streamRecvWindow: number;
-  #blocked: S[] = [];
 
   // Reading.
   readonly #parser = new FrameParser();
   readonly #decoder: HpackDecoder;
-  readonly #encoder = new HpackEncoder();
-  readonly #scratch = new WriteBuffer(1024);
   readonly #headerList: string[] = [];
   // Not 0: WriteBuffer.ensure() doubles the capacity, and 0 × 2 never grows (it spun forever on
   // the first HEADERS without END_HEADERS).
@@ -144,8 +108,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   #settingsReject!: (e: unknown) => void;
   /** Resolves when the peer's first SETTINGS frame arrives (the handshake, from our side). */
   readonly handshaked: Promise<void>;
-  /** ping() calls waiting for their ACK, oldest first. */
-  #userPings: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** ping() calls waiting for their ACK. */
+  readonly #userPings = new PingWaiters();
   /** Set when a GOAWAY was sent; streams above goawayLastId are refused. */
   goawaySent = false;
   /** Set when the peer's GOAWAY arrived. */
@@ -156,10 +120,10 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   protected onRead: (() => void) | undefined;
 
   constructor(conn: RawConn, opts: TransportOptions, isServer: boolean) {
+    super(conn);
     this.conn = conn;
     this.opts = opts;
     this.isServer = isServer;
-    this.writer = new ConnWriter(conn);
     this.writer.onError = () => this.close(unavailable("Connection lost: write failed"));
     this.#decoder = new HpackDecoder({
       maxTableSize: opts.headerTableSize,
@@ -519,7 +483,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       const v = f.readSettingValue(i);
       switch (id) {
         case SettingId.HEADER_TABLE_SIZE:
-          this.#encoder.setMaxTableSize(v);
+          this.encoder.setMaxTableSize(v);
           break;
         case SettingId.MAX_CONCURRENT_STREAMS:
           this.peerMaxConcurrentStreams = v;
@@ -535,7 +499,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
               throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Window overflow");
             }
           }
-          if (delta > 0) this.#drainBlocked();
+          if (delta > 0) this.drainBlocked();
           break;
         }
         case SettingId.MAX_FRAME_SIZE:
@@ -562,15 +526,10 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     const b = f.buf;
     const p = f.payloadStart;
     if ((f.flags & Flag.ACK) !== 0) {
-      // Our pings carry a kind in their first byte.
-      if (b[p] === 0x42 && b[p + 1] === 0x44) {
-        const kind = b[p + 7];
-        if (kind === PING_BDP) this.#bdpAck();
-        else if (kind === PING_DRAIN) this.onDrainPingAck();
-        else if (kind === PING_USER) {
-          this.#userPings.shift()?.resolve();
-        }
-      }
+      const kind = ourPingKind(b, p);
+      if (kind === PING_BDP) this.#bdpAck();
+      else if (kind === PING_DRAIN) this.onDrainPingAck();
+      else if (kind === PING_USER) this.#userPings.acked();
       return;
     }
     this.onPingReceived();
@@ -588,7 +547,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       if (this.connSendWindow > D.MAX_WINDOW) {
         throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, "Connection window overflow");
       }
-      this.#drainBlocked();
+      this.drainBlocked();
       return;
     }
     if (f.streamError !== 0) {
@@ -607,7 +566,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       this.#streamError(id, ErrorCode.FLOW_CONTROL_ERROR);
       return;
     }
-    if (s.blocked) this.#drainBlocked();
+    if (s.blocked) this.drainBlocked();
   }
 
   // ---- receive-side flow control (flow_control.ts) ----------------------------------------
@@ -641,15 +600,12 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     this.writer.flushSoon();
   }
 
-  // ---- sending -----------------------------------------------------------------------------
+  // ---- our PINGs (ping.ts) -----------------------------------------------------------------
 
   #writeOurPing(kind: number): void {
-    const p = this.#scratchPing;
-    p[7] = kind;
-    writePing(this.writer.out, false, p);
+    writeOurPing(this.writer.out, kind);
     this.writer.flushSoon();
   }
-  readonly #scratchPing = new Uint8Array([0x42, 0x44, 0, 0, 0, 0, 0, 0]);
 
   /**
    * Sends a PING and resolves on its ACK (a liveness check: keepalive, tests); rejects with the
@@ -657,16 +613,9 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
    */
   ping(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closeReason ?? unavailable("Connection closed"));
-    return new Promise((resolve, reject) => {
-      this.#userPings.push({ resolve, reject });
-      this.#writeOurPing(PING_USER);
-    });
-  }
-
-  #failPings(reason: StatusError): void {
-    const waiting = this.#userPings;
-    this.#userPings = [];
-    for (const p of waiting) p.reject(reason);
+    const acked = this.#userPings.add();
+    this.#writeOurPing(PING_USER);
+    return acked;
   }
 
   /** Sends a keepalive PING (its ACK, like any read, is a sign of life: `onRead`). */
@@ -677,165 +626,6 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   /** Sends the drain PING (gracefulStop); `onDrainPingAck` runs on its ACK. */
   protected sendDrainPing(): void {
     this.#writeOurPing(PING_DRAIN);
-  }
-
-  /** Encodes and queues a HEADERS block for stream `id`. */
-  writeHeaderBlock(id: number, headers: readonly string[], endStream: boolean): void {
-    const scratch = this.#scratch;
-    scratch.reset();
-    this.#encoder.encode(scratch, headers);
-    writeHeaders(
-      this.writer.out,
-      id,
-      scratch.buf,
-      0,
-      scratch.length,
-      endStream,
-      this.peerMaxFrameSize,
-    );
-    this.writer.flushSoon();
-  }
-
-  /**
-   * Sends one gRPC message on `s` (prefix + data), as DATA frames within the flow-control
-   * windows; what doesn't fit waits for WINDOW_UPDATE. With `endStream`, the last frame carries
-   * END_STREAM. Resolves at once (a shared promise) unless the writer or the windows push back.
-   */
-  sendMessage(s: S, data: Uint8Array, compressed: boolean, endStream: boolean): Promise<void> {
-    const total = 5 + data.length;
-    if (
-      s.pendingBytes === 0 && total <= s.sendWindow && total <= this.connSendWindow &&
-      total <= this.peerMaxFrameSize
-    ) {
-      // Fast path: one frame, straight into the output buffer.
-      const out = this.writer.out;
-      out.ensure(9 + total);
-      writeFrameHeader(out, total, FrameType.DATA, endStream ? Flag.END_STREAM : 0, s.id);
-      out.u8(compressed ? 1 : 0);
-      out.u32(data.length);
-      out.bytes(data);
-      s.sendWindow -= total;
-      this.connSendWindow -= total;
-      this.onDataSent();
-      if (endStream) this.#localEnd(s);
-      this.writer.flushSoon();
-      return this.writer.ready();
-    }
-    const prefix = new Uint8Array(5);
-    prefix[0] = compressed ? 1 : 0;
-    prefix[1] = data.length >>> 24;
-    prefix[2] = data.length >>> 16;
-    prefix[3] = data.length >>> 8;
-    prefix[4] = data.length;
-    s.pendingOut.push(prefix);
-    if (data.length > 0) s.pendingOut.push(data);
-    s.pendingBytes += total;
-    if (endStream) s.pendingEndStream = true;
-    this.#sendPending(s);
-    if (s.pendingBytes > 0) {
-      if (!s.blocked) {
-        s.blocked = true;
-        this.#blocked.push(s);
-      }
-      return s.waitPending();
-    }
-    return this.writer.ready();
-  }
-
-  /** Ends our side of `s` with an empty DATA frame (after any pending data). */
-  sendEndStream(s: S): void {
-    if (s.pendingBytes > 0) {
-      s.pendingEndStream = true;
-      return;
-    }
-    writeData(this.writer.out, s.id, EMPTY, 0, 0, true);
-    this.#localEnd(s);
-    this.writer.flushSoon();
-  }
-
-  /** Sends trailers (HEADERS with END_STREAM) on `s`, after any data still pending. */
-  sendTrailers(s: S, headers: string[]): void {
-    if (s.pendingBytes > 0) {
-      s.pendingTrailers = headers;
-      return;
-    }
-    this.writeHeaderBlock(s.id, headers, true);
-    this.#localEnd(s);
-  }
-
-  // Writes as much of s's pending data as both windows allow.
-  #sendPending(s: S): void {
-    const out = this.writer.out;
-    while (s.pendingBytes > 0) {
-      const room = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
-      if (room <= 0) break;
-      const n = Math.min(room, s.pendingBytes);
-      const last = n === s.pendingBytes;
-      const endStream = last && s.pendingEndStream && s.pendingTrailers === null;
-      out.ensure(9 + n);
-      writeFrameHeader(out, n, FrameType.DATA, endStream ? Flag.END_STREAM : 0, s.id);
-      let left = n;
-      while (left > 0) {
-        const seg = s.pendingOut[0];
-        const take = Math.min(left, seg.length - s.pendingOffset);
-        out.bytes(seg, s.pendingOffset, s.pendingOffset + take);
-        left -= take;
-        s.pendingOffset += take;
-        if (s.pendingOffset === seg.length) {
-          s.pendingOut.shift();
-          s.pendingOffset = 0;
-        }
-      }
-      s.pendingBytes -= n;
-      s.sendWindow -= n;
-      this.connSendWindow -= n;
-      this.onDataSent();
-    }
-    this.writer.flushSoon();
-    if (s.pendingBytes === 0) {
-      if (s.pendingTrailers !== null) {
-        const t = s.pendingTrailers;
-        s.pendingTrailers = null;
-        this.writeHeaderBlock(s.id, t, true);
-        this.#localEnd(s);
-        this.onDeferredTrailersSent(s);
-      } else if (s.pendingEndStream) {
-        s.pendingEndStream = false;
-        // END_STREAM went out on the last DATA frame above.
-        this.#localEnd(s);
-      }
-      const d = s.pendingDrained;
-      if (d !== null) {
-        s.pendingDrained = null;
-        this.writer.ready().then(d);
-      }
-    }
-  }
-
-  #drainBlocked(): void {
-    if (this.#blocked.length === 0) return;
-    const list = this.#blocked;
-    this.#blocked = [];
-    for (const s of list) {
-      if (this.connSendWindow <= 0 || s.state === StreamState.CLOSED && s.pendingBytes === 0) {
-        if (s.pendingBytes > 0 && s.state !== StreamState.CLOSED) this.#blocked.push(s);
-        else s.blocked = false;
-        continue;
-      }
-      this.#sendPending(s);
-      if (s.pendingBytes > 0) this.#blocked.push(s);
-      else s.blocked = false;
-    }
-  }
-
-  #localEnd(s: S): void {
-    if (s.state === StreamState.HALF_CLOSED_REMOTE) {
-      s.state = StreamState.CLOSED;
-      this.streams.delete(s.id);
-      this.onStreamClosed(s);
-    } else if (s.state === StreamState.OPEN) {
-      s.state = StreamState.HALF_CLOSED_LOCAL;
-    }
   }
 
   /** Resets stream `s` with `code` (RST_STREAM) and forgets it. */
@@ -904,7 +694,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     // Stop reading now; the socket closes once GOAWAY is written.
     this.#closed = true;
     this.#failAll(reason);
-    this.#failPings(reason);
+    this.#userPings.failAll(reason);
   }
 
   /** Sends GOAWAY(lastStreamId, code) without closing. */
@@ -928,7 +718,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
       // Already closed.
     }
     this.#settingsReject(reason);
-    this.#failPings(reason);
+    this.#userPings.failAll(reason);
     this.#closedResolve();
     this.onClose?.();
   }
@@ -972,23 +762,15 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   protected abstract onStreamReset(s: S, code: number, local?: boolean): void;
   /** The connection died under `s`. */
   protected abstract onStreamAborted(s: S, reason: StatusError): void;
-  /** `s` is closed and out of the stream table. */
-  protected onStreamClosed(_s: S): void {}
   /** A message on `s` was over maxReceiveMessageSize; `s` has already failed. */
   protected abstract onMessageTooLarge(s: S): void;
   /** The peer's MAX_CONCURRENT_STREAMS changed. */
   protected onMaxConcurrentStreams(): void {}
   /** A PING (not an ACK) arrived; servers enforce their keepalive policy here. */
   protected onPingReceived(): void {}
-  /** We sent DATA or HEADERS (servers reset ping strikes). */
-  protected onDataSent(): void {}
-  /** Trailers that waited behind flow-controlled data (sendTrailers) were just written. */
-  protected onDeferredTrailersSent(_s: S): void {}
   /** The drain PING was acknowledged. */
   protected onDrainPingAck(): void {}
 }
-
-const EMPTY = new Uint8Array(0);
 
 // GOAWAY debug data as text (at most 256 bytes read; it is diagnostic only).
 function goawayDebug(f: FrameParser): string {

@@ -21,7 +21,7 @@ import {
   until,
 } from "./_testing.ts";
 import { WriteBuffer } from "./buffer.ts";
-import { writePing, writeSettings } from "./frame.ts";
+import { writePing, writeSettings } from "./frame_writer.ts";
 import { INITIAL_READ_BUFFER_SIZE, MAX_QUEUED_CONTROL_FRAMES } from "./defaults.ts";
 import type { PipeConn } from "./_pipe.ts";
 

@@ -1,6 +1,6 @@
 // Receive-side flow control (RFC 9113 §6.9) and the BDP estimator, after grpc-go
 // internal/transport/flowcontrol.go (trInFlow, inFlow) and bdp_estimator.go. The send side (what
-// the peer lets us send) is two counters the connection keeps next to its writer.
+// the peer lets us send) is two counters next to the writer, in outbound.ts.
 //
 // The two receive levels do different jobs:
 //

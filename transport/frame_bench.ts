@@ -1,8 +1,9 @@
-// Micro-benchmarks for frame.ts: `deno bench transport/frame_bench.ts`. Each iteration handles a
+// Micro-benchmarks for frame.ts and frame_writer.ts: `deno bench transport/frame_bench.ts`. Each iteration handles a
 // whole batch, so divide the time per iteration by the frame count for a per-frame cost.
 
 import { WriteBuffer } from "./buffer.ts";
-import { FrameParser, FrameType, writeData, writeHeaders, writeWindowUpdate } from "./frame.ts";
+import { FrameParser, FrameType } from "./frame.ts";
+import { writeData, writeHeaders, writeWindowUpdate } from "./frame_writer.ts";
 
 const FRAMES = 64;
 const payload = new Uint8Array(100).map((_, i) => i);

@@ -5,13 +5,8 @@
 // new connection without the application noticing.
 
 import { codeFromHttpStatus } from "../internal/http_status.ts";
-import {
-  hasInvalidFieldValue,
-  Http2Connection,
-  type RawConn,
-  type TransportOptions,
-  unavailable,
-} from "./connection.ts";
+import { hasInvalidFieldValue, Http2Connection, type RawConn, unavailable } from "./connection.ts";
+import type { TransportOptions } from "./options.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import * as D from "./defaults.ts";

@@ -5,7 +5,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ErrorCode, Flag, FrameType, SettingId } from "./frame.ts";
 import type { ServerStream } from "./http2_server.ts";
 import { ClientTransport } from "./http2_client.ts";
-import { DEFAULT_TRANSPORT_OPTIONS } from "./connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS } from "./options.ts";
 import { pipe } from "./_pipe.ts";
 import { HpackDecoder } from "./hpack.ts";
 import {

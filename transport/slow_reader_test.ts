@@ -8,7 +8,7 @@ import { pipe } from "./_pipe.ts";
 import { GreedyPeer } from "./_greedy_peer.ts";
 import { ClientTransport } from "./http2_client.ts";
 import { type ServerStream, ServerTransport } from "./http2_server.ts";
-import { DEFAULT_TRANSPORT_OPTIONS } from "./connection.ts";
+import { DEFAULT_TRANSPORT_OPTIONS } from "./options.ts";
 import { MAX_BDP_WINDOW } from "./defaults.ts";
 import { req, resp, SERVER_OPTS, until } from "./_testing.ts";
 

@@ -4,7 +4,8 @@
 import { assert, assertEquals } from "@std/assert";
 import { ConnWriter, type RawConn } from "./writer.ts";
 import { WRITE_HIGH_WATER_MARK } from "./defaults.ts";
-import { FrameType, writePing, writeWindowUpdate } from "./frame.ts";
+import { FrameType } from "./frame.ts";
+import { writePing, writeWindowUpdate } from "./frame_writer.ts";
 import { countFrames } from "./_testing.ts";
 
 /** A conn that records writes; writes can be short, gated, or failing. */
