@@ -94,11 +94,14 @@ export class ClientTransportStream extends Http2Stream {
     if (ws === null) return;
     this.#headersWaiters = null;
     const h = this.responseHeaders;
-    const err = this.error ?? new StatusError(Code.Internal, "Call ended without headers");
-    for (const [resolve, reject] of ws) {
-      if (h !== null) resolve(h);
-      else reject(err);
+    if (h !== null) {
+      for (const [resolve] of ws) resolve(h);
+      return;
     }
+    // Only a call that ended without headers pays for an error (and its stack trace): this
+    // runs once per call on the hot path, where the headers are there.
+    const err = this.error ?? new StatusError(Code.Internal, "Call ended without headers");
+    for (const [, reject] of ws) reject(err);
   }
 }
 
