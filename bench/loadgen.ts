@@ -28,7 +28,7 @@ import {
   newClient,
   tls,
 } from "@seed/grpc";
-import { parseGoFlags } from "../internal/flags.ts";
+import { parseGoDuration, parseGoFlags } from "../internal/flags.ts";
 
 interface Payload {
   body: Uint8Array;
@@ -61,27 +61,8 @@ function fail(message: string, code = 2): never {
 
 // Go time.ParseDuration, for the units the harness uses: "5s", "500ms", "1.5s", "1m30s".
 function parseDuration(name: string, text: string): number {
-  const units: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    "µs": 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-  };
-  const re = /([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)/y;
-  let ms = 0;
-  let i = 0;
-  if (text === "0") return 0;
-  while (i < text.length) {
-    re.lastIndex = i;
-    const m = re.exec(text);
-    if (m === null) fail(`invalid value "${text}" for flag -${name}: invalid duration`);
-    ms += Number(m[1]) * units[m[2]];
-    i = re.lastIndex;
-  }
-  if (i === 0) fail(`invalid value "${text}" for flag -${name}: invalid duration`);
+  const ms = parseGoDuration(text);
+  if (ms === undefined) fail(`invalid value "${text}" for flag -${name}: invalid duration`);
   return ms;
 }
 

@@ -1,6 +1,8 @@
 // The CLI's command line: a verb, positionals, and flags anywhere (before or after the
 // positionals), some repeatable. Bad usage throws UsageError.
 
+import { parseGoDuration } from "../internal/flags.ts";
+
 /** A command line that cannot be run; the CLI prints it with the help hint. */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -127,32 +129,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   return args;
 }
 
-const UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
 /**
  * Parses a Go-style duration (`5s`, `500ms`, `1m30s`, `1.5s`) into ms.
  * @throws {UsageError} Not a positive duration.
  */
 export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let ms = 0;
-  let at = 0;
-  while (at < text.length) {
-    re.lastIndex = at;
-    const m = re.exec(text);
-    if (m === null) break;
-    ms += Number(m[1]) * UNITS[m[2]];
-    at = re.lastIndex;
-  }
-  if (text === "" || at !== text.length || !(ms > 0)) {
+  const ms = parseGoDuration(text);
+  if (ms === undefined || !(ms > 0)) {
     throw new UsageError(`bad duration "${text}" (examples: 5s, 500ms, 1m30s)`);
   }
   return ms;

@@ -1,5 +1,6 @@
-// Go-style command-line flags (`-port 0`, `-port=0`, `--port=0`) for the bench programs and
-// examples: `parseArgs` from std reads `-port` as `-p -o -r -t`, so we read them ourselves.
+// Go-style command lines for the bench programs, the interop programs and the CLI: flags
+// (`-port 0`, `-port=0`, `--port=0`; std's `parseArgs` reads `-port` as `-p -o -r -t`) and Go
+// durations (`5s`, `1m30s`).
 
 /** Parses Go-style flags into a name → value map; a flag without a value maps to "true". */
 export function parseGoFlags(args: readonly string[]): Map<string, string> {
@@ -18,4 +19,33 @@ export function parseGoFlags(args: readonly string[]): Map<string, string> {
     }
   }
   return out;
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * Reads a Go duration (time.ParseDuration's units: `5s`, `500ms`, `1.5s`, `1m30s`, and `0`) in
+ * ms; `undefined` when `text` is not one.
+ */
+export function parseGoDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const re = /(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let ms = 0;
+  let at = 0;
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (m === null) return undefined;
+    ms += Number(m[1]) * DURATION_UNITS_MS[m[2]];
+    at = re.lastIndex;
+  }
+  return at === 0 ? undefined : ms;
 }
