@@ -160,7 +160,11 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     if (s.headersSent) return;
     const extra: string[] = [];
     if (this.#encoding !== undefined) extra.push("grpc-encoding", this.#encoding);
-    extra.push("grpc-accept-encoding", supportedEncodings());
+    // grpc-accept-encoding is optional on responses (PROTOCOL-HTTP2.md), and grpc-go's server
+    // never sends it. We tell a client that compresses which codings we decode; everyone else
+    // gets nothing: to a grpc-go client any response header it does not know is metadata, one
+    // map per call.
+    if (this.#decompressor !== undefined) extra.push("grpc-accept-encoding", supportedEncodings());
     this.#headerMd?.appendTo(extra);
     s.sendHeaders(extra);
   }
