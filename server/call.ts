@@ -16,7 +16,7 @@ import { encodeBinaryHeader } from "../internal/headers.ts";
 import { decodeMessage, encodeMessage } from "../internal/message.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
-import type { ServerStream } from "../transport/http2_server.ts";
+import type { CancelListener, ServerStream } from "../transport/http2_server.ts";
 import type {
   BidiStreamingHandler,
   ClientStreamingHandler,
@@ -33,7 +33,7 @@ const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError"
 const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
 
 /** One call on the server: implements the handler context and the message stream. */
-export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
+export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry, CancelListener {
   readonly #opts: ResolvedServerOptions;
   readonly #s: ServerStream;
   readonly #m: MethodDefinition;
@@ -70,7 +70,8 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     this.peer = peer;
     this.#decompressor = decompressor;
     this.deadline = deadline;
-    s.onCancel = () => this.#abort(CANCELLED_REASON);
+    // No per-call closure here (see CancelListener): the stream calls onStreamCancel.
+    s.cancelListener = this;
     if (deadline !== undefined) deadlines.add(this, deadline);
     // Response encoding: the server's choice, else the request's (grpc-go), if the client takes it.
     const want = opts.compression ?? (decompressor !== undefined ? decompressor.name : undefined);
@@ -95,6 +96,11 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
+  }
+
+  /** @internal The peer reset the stream, or the connection died. */
+  onStreamCancel(): void {
+    this.#abort(CANCELLED_REASON);
   }
 
   #abort(reason: unknown): void {
