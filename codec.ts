@@ -26,12 +26,22 @@ export {
   loadProtoSync,
   type ProtoInput,
 } from "./codec/proto_loader.ts";
+export type {
+  EsFieldInit,
+  EsMessageInit,
+  EsMessageShape,
+  EsMethod,
+  EsService,
+} from "./codec/protobuf_es.ts";
+export { defineProtoFile, type GeneratedCodecOptions, ProtoFile } from "./codec/generated.ts";
 
 /**
  * Turns messages into bytes and back. `server.ts` and `client.ts` use one per request and
  * response type.
  *
  * @typeParam T The message as the application sees it (for protobuf codecs, a plain object).
+ * @typeParam In What `encode` accepts (defaults to `T`; generated codecs accept more, e.g. a
+ *   number or `bigint` for a 64-bit field that decodes as a string).
  *
  * @example A hand-written codec for UTF-8 strings
  * ```ts
@@ -45,14 +55,14 @@ export {
  * assertEquals(text.decode(text.encode("hi")), "hi");
  * ```
  */
-export interface Codec<T> {
+export interface Codec<T, In = T> {
   /**
    * Serializes one message.
    *
-   * @param value The message.
+   * @param value The message, or anything the codec accepts for it (`In`).
    * @returns Its wire bytes.
    */
-  encode(value: T): Uint8Array;
+  encode(value: In): Uint8Array;
   /**
    * Parses one message.
    *
@@ -64,10 +74,15 @@ export interface Codec<T> {
 
 /**
  * One RPC of a service: its HTTP/2 path, whether each side streams, and the codecs for its
- * messages.
+ * messages. The stream flags are literal types in a definition typed once (generated code, or
+ * one written by hand), so handlers and clients get their kinds and message types from it.
  *
- * @typeParam Req The request message type.
- * @typeParam Res The response message type.
+ * @typeParam Req The request message as decoded (what a handler receives).
+ * @typeParam Res The response message as decoded (what a client receives).
+ * @typeParam ReqStream `true` or `false` when the kind is known, `boolean` when not.
+ * @typeParam ResStream As `ReqStream`, for responses.
+ * @typeParam ReqIn What a client may send (defaults to `Req`).
+ * @typeParam ResIn What a handler may return (defaults to `Res`).
  *
  * @example Read a method definition
  * ```ts
@@ -87,7 +102,14 @@ export interface Codec<T> {
  * assertEquals(chat.requestCodec.decode(chat.requestCodec.encode({ text: "hi" })), { text: "hi" });
  * ```
  */
-export interface MethodDefinition<Req = unknown, Res = unknown> {
+export interface MethodDefinition<
+  Req = unknown,
+  Res = unknown,
+  ReqStream extends boolean = boolean,
+  ResStream extends boolean = boolean,
+  ReqIn = Req,
+  ResIn = Res,
+> {
   /** The method's name as written in the `.proto` file, e.g. `"SayHello"`. */
   readonly name: string;
   /** `name` with its first letter lower-cased, e.g. `"sayHello"` (protobufjs `util.lcFirst`). */
@@ -95,17 +117,30 @@ export interface MethodDefinition<Req = unknown, Res = unknown> {
   /** The HTTP/2 `:path`: `/` fully qualified service name `/` method name. */
   readonly path: string;
   /** Whether the client sends a stream of requests (`rpc M (stream Req)`). */
-  readonly requestStream: boolean;
+  readonly requestStream: ReqStream;
   /** Whether the server sends a stream of responses (`returns (stream Res)`). */
-  readonly responseStream: boolean;
+  readonly responseStream: ResStream;
   /** Encodes and decodes requests. */
-  readonly requestCodec: Codec<Req>;
+  readonly requestCodec: Codec<Req, ReqIn>;
   /** Encodes and decodes responses. */
-  readonly responseCodec: Codec<Res>;
+  readonly responseCodec: Codec<Res, ResIn>;
 }
 
 /**
+ * Any method definition, whatever its message types: the constraint of
+ * {@linkcode ServiceDefinition}'s methods.
+ */
+// deno-lint-ignore no-explicit-any
+export type AnyMethodDefinition = MethodDefinition<any, any, boolean, boolean, any, any>;
+
+/**
  * A gRPC service: its fully qualified name and its methods.
+ *
+ * Generated code types `Methods` exactly (one property per method, each with its message types
+ * and literal stream flags); {@linkcode loadProto} returns the untyped default, whose handlers
+ * and clients are typed loosely.
+ *
+ * @typeParam Methods The methods, keyed by local name.
  *
  * @example List the methods of a service
  * ```ts
@@ -123,10 +158,23 @@ export interface MethodDefinition<Req = unknown, Res = unknown> {
  * assertEquals(hello.name, "helloworld.Hello");
  * assertEquals(Object.keys(hello.methods), ["sayHello"]);
  * ```
+ *
+ * @example A definition typed by hand
+ * ```ts
+ * import type { MethodDefinition, ServiceDefinition } from "@seed/grpc";
+ *
+ * type Greeter = ServiceDefinition<{
+ *   sayHello: MethodDefinition<{ name: string }, { message: string }, false, false>;
+ * }>;
+ * ```
  */
-export interface ServiceDefinition {
+export interface ServiceDefinition<
+  Methods extends Readonly<Record<string, AnyMethodDefinition>> = Readonly<
+    Record<string, MethodDefinition>
+  >,
+> {
   /** Fully qualified name, package included, e.g. `"helloworld.Hello"`. */
   readonly name: string;
   /** The methods, keyed by {@linkcode MethodDefinition.localName}, in `.proto` order. */
-  readonly methods: Readonly<Record<string, MethodDefinition>>;
+  readonly methods: Readonly<Methods>;
 }

@@ -211,8 +211,11 @@ Deno.test("codec encodes a message instance as is", () => {
 Deno.test("keepCase: false renames fields to lowerCamelCase; true keeps them", async () => {
   const camel = protobufCodec(sinkType(false));
   assertEquals(roundTrip(camel, { snakeName: "a" }).snakeName, "a");
-  // The .proto spelling is not a known property, so it is left out (as in grpc-js).
-  assertEquals(roundTrip(camel, { snake_name: "a" }).snakeName, "");
+  // The .proto spelling is not a known property: refused, naming the field's name...
+  assertThrows(() => camel.encode({ snake_name: "a" }), TypeError, "did you mean snakeName?");
+  // ...or, without verify, left out (as in grpc-js).
+  const lenient = protobufCodec(sinkType(false), { verify: false });
+  assertEquals(roundTrip(lenient, { snake_name: "a" }).snakeName, "");
 
   const kept = protobufCodec(sinkType(true));
   assertEquals(roundTrip(kept, { snake_name: "a" }).snake_name, "a");
@@ -264,8 +267,13 @@ Deno.test("enums: enum fields decode as names (default) or numbers", () => {
   assertEquals(roundTrip(numbers, {}).color, 0);
   // A number the .proto does not name survives as a number.
   assertEquals(roundTrip(protobufCodec(type), { color: 9 }).color, 9);
-  // An unknown name is left out (as protobufjs fromObject does).
-  assertEquals(roundTrip(protobufCodec(type), { color: "PURPLE" }).color, "RED");
+  // An unknown name is refused; without verify, left out (as protobufjs fromObject does).
+  assertThrows(
+    () => protobufCodec(type).encode({ color: "PURPLE" }),
+    TypeError,
+    `field color: "PURPLE" is not a value of kitchen.Color (RED, GREEN, BLUE)`,
+  );
+  assertEquals(roundTrip(protobufCodec(type, { verify: false }), { color: "PURPLE" }).color, "RED");
 });
 
 Deno.test("defaults: absent fields are filled in (default) or left out", () => {
@@ -358,7 +366,14 @@ Deno.test("bytes fields decode as Uint8Array views of the input", () => {
 });
 
 Deno.test("codec.encode() throws TypeError for a wrong-typed message or repeated field", () => {
-  const codec = protobufCodec(sinkType());
+  const checked = protobufCodec(sinkType());
+  assertThrows(
+    () => checked.encode({ child: 5 }),
+    TypeError,
+    "Cannot encode kitchen.Sink: field child: expected an object (kitchen.Sink), got number 5",
+  );
+  // Without verify, protobufjs's own errors (with the field, for these).
+  const codec = protobufCodec(sinkType(), { verify: false });
   assertThrows(
     () => codec.encode({ child: 5 }),
     TypeError,
@@ -373,9 +388,10 @@ Deno.test("codec.encode() throws TypeError for a wrong-typed message or repeated
   assertInstanceOf(error.cause, Error);
 });
 
-Deno.test("codec.encode() coerces wrong-typed scalars as protobufjs fromObject does", () => {
-  // Pinned: this leniency is grpc-js's (proto-loader serializes with fromObject too).
-  const codec = protobufCodec(sinkType(), { defaults: false });
+Deno.test("codec.encode() with verify: false coerces wrong-typed scalars as protobufjs fromObject does", () => {
+  // Pinned: this leniency is grpc-js's (proto-loader serializes with fromObject too), here only
+  // with verify: false (codec/verify_test.ts has what verify refuses).
+  const codec = protobufCodec(sinkType(), { defaults: false, verify: false });
   assertEquals(roundTrip(codec, { snakeName: 5 }), { snakeName: "5" });
   assertEquals(roundTrip(codec, { snakeName: true }), { snakeName: "true" });
   assertEquals(roundTrip(codec, { list: [1, "2", "x"] }), { list: [1, 2, 0] });
@@ -654,4 +670,30 @@ Deno.test("servicesFromRoot() and protobufCodec() refuse objects that are not pr
   const fake = { nestedArray: [], resolveAll() {}, fullName: ".Fake", fieldsArray: [] };
   assertThrows(() => servicesFromRoot(fake), TypeError, "root is not a Root of this module's");
   assertThrows(() => protobufCodec(fake), TypeError, "type is not a message Type of this module's");
+});
+
+Deno.test("codec: 64-bit map keys decode as decimal strings and round-trip", () => {
+  const services = loadProtoSync({
+    source: `syntax = "proto3";
+      message M {
+        map<uint64, int32> u = 1; map<int64, int32> s = 2; map<fixed64, int32> f = 3;
+        map<sfixed64, int32> sf = 4; map<sint64, int32> z = 5; map<string, M> nested = 6;
+        repeated M list = 7;
+      }
+      service S { rpc Do (M) returns (M); }`,
+  });
+  const codec = services.S.methods.do.requestCodec;
+  const message = {
+    u: { "123": 7, "12345678": 2, "18446744073709551615": 1, "0": 4 },
+    s: { "-5": 2, "-9223372036854775808": 1, "9223372036854775807": 3 },
+    f: { "9": 3 },
+    sf: { "-1": 1 },
+    z: { "-3": 3 },
+    nested: { a: { u: { "5": 5 }, s: {}, f: {}, sf: {}, z: {}, nested: {}, list: [] } },
+    list: [{ u: {}, s: {}, f: {}, sf: {}, z: { "77": 1 }, nested: {}, list: [] }],
+  };
+  const bytes = codec.encode(message);
+  const decoded = codec.decode(bytes);
+  assertEquals(decoded, message);
+  assertEquals(codec.encode(decoded), bytes);
 });

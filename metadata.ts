@@ -108,8 +108,12 @@ function isValidKey(key: string): boolean {
   return true;
 }
 
+// "grpc-" keys an application does set: a server's retry pushback (gRFC A6; grpc-go servers set
+// it with grpc.SetTrailer).
+const SETTABLE_GRPC_KEYS: ReadonlySet<string> = new Set(["grpc-retry-pushback-ms"]);
+
 function isReservedKey(key: string): boolean {
-  return key.startsWith("grpc-") || RESERVED_KEYS.has(key);
+  return (key.startsWith("grpc-") && !SETTABLE_GRPC_KEYS.has(key)) || RESERVED_KEYS.has(key);
 }
 
 function isBinaryKey(key: string): boolean {
@@ -517,9 +521,10 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
   }
 
   /**
-   * Appends every pair of `other` after this metadata's pairs (like grpc-go's `metadata.Join`).
+   * Appends every pair of `init` after this metadata's pairs (like grpc-go's `metadata.Join`).
    *
-   * @param other The metadata to add.
+   * @param init The metadata to add: a `Metadata`, or what the constructor takes (a plain
+   *   object, pairs).
    * @returns This metadata, for chaining.
    *
    * @example Merge defaults and per-call metadata
@@ -529,9 +534,12 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
    *
    * const md = new Metadata({ a: "1" }).merge(new Metadata({ a: "2", b: "3" }));
    * assertEquals([...md], [["a", "1"], ["a", "2"], ["b", "3"]]);
+   * md.merge({ c: "4" });
+   * assertEquals(md.get("c"), "4");
    * ```
    */
-  merge(other: Metadata): this {
+  merge(init: Metadata | MetadataInit): this {
+    const other = init instanceof Metadata ? init : new Metadata(init);
     if (other === this) {
       const n = this.#keys.length;
       for (let i = 0; i < n; i++) {
@@ -551,7 +559,8 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
   }
 
   /**
-   * Transport bridge (used by the server and client, rarely by applications): pushes every pair
+   * Internal, hidden from the documentation (`@ignore`): the transport's bridge, used by the
+   * server and client, not needed by applications. Pushes every pair
    * onto a flat `[name, value, name, value, …]` header list, `-bin` values as unpadded standard
    * base64. Pairs that could not be sent (received invalid or reserved, see
    * {@linkcode Metadata.fromHeaders}) are left out, so received metadata can be echoed safely.
@@ -567,6 +576,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
    * new Metadata({ a: "1", "b-bin": new Uint8Array([0xfb, 0xff]) }).appendTo(flat);
    * assertEquals(flat, [":status", "200", "a", "1", "b-bin", "+/8"]);
    * ```
+   * @ignore
    */
   appendTo(flat: string[]): void {
     const keys = this.#keys;
@@ -581,7 +591,8 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
   }
 
   /**
-   * Transport bridge (used by the server and client, rarely by applications): builds metadata
+   * Internal, hidden from the documentation (`@ignore`): the transport's bridge, used by the
+   * server and client, not needed by applications. Builds metadata
    * from the flat header list `flat[start, end)` (`[name, value, …]`, names already lower case).
    *
    * Leaves out pseudo-headers (`:path`…) and the headers the transport consumes (`content-type`,
@@ -607,6 +618,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
    * ]);
    * assertEquals([...md], [["x-user", "ada"], ["trace-bin", new Uint8Array([1, 2])]]);
    * ```
+   * @ignore
    */
   static fromHeaders(flat: readonly string[], start = 0, end: number = flat.length): Metadata {
     const md = new Metadata();

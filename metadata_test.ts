@@ -92,10 +92,11 @@ Deno.test("Metadata.set() rejects reserved keys", () => {
     assertThrows(() => md.set(key, "x"), TypeError, "is reserved", key);
     assertThrows(() => md.append(key, "x"), TypeError, "is reserved", key);
   }
-  // user-agent is metadata, as in grpc-go.
+  // user-agent is metadata, as in grpc-go; so is a server's retry pushback (gRFC A6).
   md.set("user-agent", "my-app/1.0");
   assertEquals(md.get("user-agent"), "my-app/1.0");
-  assertEquals(md.size, 0 + 1);
+  md.set("grpc-retry-pushback-ms", "100");
+  assertEquals(md.size, 2);
 });
 
 Deno.test("Metadata.set() rejects values that do not suit the key", () => {
@@ -140,6 +141,10 @@ Deno.test("Metadata.merge() appends the other's pairs", () => {
   assertEquals([...a], [["x", "1"], ["x", "2"], ["y", "3"]]);
   a.merge(a);
   assertEquals(a.size, 6);
+  // A plain object or pairs, as the constructor takes them.
+  a.merge({ z: ["4", "5"] }).merge([["w", "6"]]);
+  assertEquals(a.getAll("z"), ["4", "5"]);
+  assertEquals(a.get("w"), "6");
 });
 
 Deno.test("Metadata.appendTo() writes flat pairs with unpadded base64", () => {

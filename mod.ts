@@ -1,11 +1,13 @@
 /**
  * `@seed/grpc`: gRPC for Deno, server and client, on our own HTTP/2 over Deno's TCP API.
  *
- * - {@linkcode Server}: `serve(listener)`, `gracefulStop()`, `stop()`; handlers are plain
- *   async functions and async generators.
+ * - {@linkcode Server}: `serve(listener)`, `gracefulStop({ timeoutMs })`, `stop()`; handlers
+ *   are plain async functions and async generators; {@linkcode stopOnSignals} for Ctrl-C.
  * - {@linkcode dial} / {@linkcode newClient}: a {@linkcode ClientConn}; {@linkcode createClient}
  *   turns a service definition into `await client.sayHello(req)`.
- * - {@linkcode loadProto}: service definitions from `.proto` files (protobufjs).
+ * - {@linkcode loadProto}: service definitions from `.proto` files (protobufjs), untyped; or
+ *   typed ones generated ahead of time by `@seed/grpc/codegen` (no protoc); protobuf-es v2
+ *   `GenService`s (Connect-ES code) are accepted as they are.
  * - {@linkcode StatusError} and {@linkcode Code}: one error type carrying a gRPC status.
  *
  * @example Unary call, server and client in one process

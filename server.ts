@@ -13,6 +13,8 @@ import { type Compressor, getCompressor, supportedEncodings } from "./compressio
 import { OnceEvent } from "./internal/event.ts";
 import { acceptLoop } from "./internal/accept_loop.ts";
 import { DeadlineTimers } from "./internal/deadline_timers.ts";
+import { checkNonNegative } from "./internal/option_checks.ts";
+import { isServiceDefinition, notAServiceError } from "./codec/services.ts";
 import {
   type ServerStream,
   ServerTransport,
@@ -26,9 +28,11 @@ import {
   type ServerHandshaker,
   type ServerListener,
 } from "./credentials/tls_server.ts";
-import { errorMessage } from "./internal/error_message.ts";
+import { errorMessage, errorStack } from "./internal/error_message.ts";
 import { ServerCall } from "./server/call.ts";
-import type { Handler, ServiceImplementation, UnaryHandler } from "./server/handler.ts";
+import type { EsService } from "./codec/protobuf_es.ts";
+import { definitionFromDescService, isDescService } from "./codec/protobuf_es.ts";
+import type { Handler, ImplementationOf, UnaryHandler } from "./server/handler.ts";
 import {
   type ResolvedServerOptions,
   resolveServerOptions,
@@ -39,7 +43,10 @@ import {
 export type {
   BidiStreamingHandler,
   ClientStreamingHandler,
+  EsHandler,
   Handler,
+  HandlerFor,
+  ImplementationOf,
   ServerContext,
   ServerStreamingHandler,
   ServiceImplementation,
@@ -52,11 +59,19 @@ export type {
   UnaryServerInfo,
   UnaryServerInterceptor,
 } from "./server/interceptors.ts";
-export {
-  type ResolvedServerOptions,
-  resolveServerOptions,
-  type ServerOptions,
-} from "./server/options.ts";
+export { stopOnSignals, type StopOnSignalsOptions, type Stoppable } from "./server/signals.ts";
+export type { ServerOptions } from "./server/options.ts";
+
+/** Bounds {@linkcode Server.gracefulStop}: when the drain gives up and stops outright. */
+export interface GracefulStopOptions {
+  /**
+   * How long the drain may take, in ms; then it is cut short as {@linkcode Server.stop} does.
+   * @default {undefined} no bound: wait for every running call
+   */
+  timeoutMs?: number;
+  /** When this aborts, the drain is cut short as {@linkcode Server.stop} does. */
+  signal?: AbortSignal;
+}
 
 interface Route {
   readonly method: MethodDefinition;
@@ -108,18 +123,24 @@ export class Server {
    * @param options Server options; see {@linkcode ServerOptions} for defaults.
    * @throws {RangeError} When an option is out of range.
    */
-  constructor(options: ServerOptions = {}) {
-    this.#opts = resolveServerOptions(options);
+  constructor(options?: ServerOptions) {
+    this.#opts = resolveServerOptions(options ?? {});
     this.#transportOpts = transportOptions(this.#opts);
   }
 
   /**
    * Registers a service. Implementation keys are lowerCamelCase method names (`sayHello`);
-   * methods left out answer UNIMPLEMENTED.
-   * @param service A service definition from {@linkcode loadProto}.
+   * methods left out answer UNIMPLEMENTED. The implementation is an object of handlers or a
+   * class instance (its methods, own or inherited, are called with the instance as `this`).
+   * For a typed definition (generated code, or a protobuf-es `GenService`), every handler is
+   * type-checked against its method ({@linkcode ImplementationOf}).
+   * @param service A service definition (generated, or from {@linkcode loadProto}) or a
+   * protobuf-es v2 `GenService` / `DescService`.
    * @param implementation Handlers keyed by method name.
-   * @throws {TypeError} When the service is already registered, `serve` has started, or the
-   * implementation names a method the service does not have.
+   * @throws {TypeError} When `service` is not a definition (a lookup such as
+   * `services["Hello"]` that missed: the message names the keys there are), the service is
+   * already registered, `serve` has started, or the implementation names a method the service
+   * does not have.
    * @example Add a service
    * ```ts
    * import { loadProto, Server } from "@seed/grpc";
@@ -129,25 +150,52 @@ export class Server {
    * server.addService(s["p.S"], { do: (m: { v: string }) => m });
    * ```
    */
-  addService(service: ServiceDefinition, implementation: ServiceImplementation): void {
+  // deno-lint-ignore no-explicit-any
+  addService<S extends ServiceDefinition<any> | EsService>(
+    service: S,
+    implementation: ImplementationOf<S>,
+  ): void {
+    if (!isDescService(service) && !isServiceDefinition(service)) {
+      throw notAServiceError("Cannot add service", service);
+    }
+    const definition: ServiceDefinition = isDescService(service)
+      ? definitionFromDescService(service)
+      : service;
+    const impl = implementation as Record<string, unknown>;
     if (this.#started) throw new TypeError("Cannot add service: the server is already serving");
-    if (this.#services.has(service.name)) {
-      throw new TypeError(`Cannot add service: ${service.name} is already registered`);
+    if (this.#services.has(definition.name)) {
+      throw new TypeError(`Cannot add service: ${definition.name} is already registered`);
     }
-    for (const key of Object.keys(implementation)) {
-      if (!(key in service.methods)) {
-        throw new TypeError(`Cannot add service: ${service.name} has no method "${key}"`);
-      }
-      if (typeof implementation[key] !== "function") {
-        throw new TypeError(`Cannot add service: handler "${key}" is not a function`);
+    if (typeof impl !== "object" || impl === null) {
+      throw new TypeError(
+        `Cannot add service: implementation must be an object of handlers keyed by method name, got ${impl}`,
+      );
+    }
+    // A plain object's keys must all be methods; a class instance may hold other state.
+    const proto = Object.getPrototypeOf(impl);
+    const plain = proto === Object.prototype || proto === null;
+    if (plain) {
+      for (const key of Object.keys(impl)) {
+        if (!(key in definition.methods)) {
+          throw new TypeError(`Cannot add service: ${definition.name} has no method "${key}"`);
+        }
       }
     }
-    this.#services.set(service.name, service);
-    for (const m of Object.values(service.methods)) {
+    const handlers = new Map<string, Handler>();
+    for (const m of Object.values(definition.methods)) {
+      const handler = impl[m.localName];
+      if (handler === undefined || (!plain && !(m.localName in impl))) continue;
+      if (typeof handler !== "function") {
+        throw new TypeError(`Cannot add service: handler "${m.localName}" is not a function`);
+      }
+      handlers.set(m.localName, plain ? handler as Handler : handler.bind(impl));
+    }
+    this.#services.set(definition.name, definition);
+    for (const m of Object.values(definition.methods)) {
       this.#routes.set(m.path, {
         method: m,
-        handler: implementation[m.localName],
-        service: service.name,
+        handler: handlers.get(m.localName),
+        service: definition.name,
       });
     }
   }
@@ -221,6 +269,11 @@ export class Server {
       listener,
       (c) => this.#handleRawConn(c),
       this.#quit,
+      undefined,
+      (err, ms) =>
+        this.#opts.logger.warning(
+          `grpc: Server.Serve accept error: ${errorMessage(err)}; retrying in ${ms} ms`,
+        ),
     );
     this.#serving.add(loop.catch(() => {}));
     try {
@@ -253,8 +306,12 @@ export class Server {
       const conn = raw as Deno.Conn;
       try {
         (conn as Deno.TcpConn).setNoDelay?.(true);
+        // TCP keepalive with the OS's intervals, as Go's net.Listen sets on accepted conns
+        // (grpc-go serves on them); Deno exposes only on/off (no TCP_KEEPIDLE, no
+        // TCP_USER_TIMEOUT).
+        (conn as Deno.TcpConn).setKeepAlive?.(true);
       } catch {
-        // unix sockets have no Nagle
+        // unix sockets have no Nagle and no keepalive
       }
       this.#startTransport(conn, { addr: conn.remoteAddr, authInfo: INSECURE_AUTH_INFO }, 0);
       return;
@@ -304,15 +361,38 @@ export class Server {
       () => t.close(unavailable("Connection handshake timed out")),
       Math.max(1, this.#opts.connectionTimeoutMs - elapsedMs),
     );
+    let handshaked = false;
     t.handshaked.then(() => {
+      handshaked = true;
       clearTimeout(timer);
       if (this.#draining) t.drain();
     }, () => clearTimeout(timer));
     t.closed.then(() => {
       clearTimeout(timer);
       this.#conns.delete(t);
+      this.#logClosed(t, peer, handshaked);
     });
     t.begin();
+  }
+
+  // A connection that ended other than by our stop() or drain: grpc-go logs a failed setup (bad
+  // preface, handshake timeout) and a peer's protocol violation as warnings, and a connection
+  // that was lost or closed by the peer only verbosely (info here).
+  #logClosed(t: ServerTransport, peer: Peer, handshaked: boolean): void {
+    if (this.#quit.hasFired() || this.#draining) return;
+    const reason = t.closeReason;
+    if (reason === null) return;
+    const from = addrString(peer.addr);
+    const why = reason.rawMessage;
+    const byPeer = why === "Connection closed by peer";
+    if (why.startsWith("Connection error:") || (!handshaked && !byPeer)) {
+      const what = handshaked
+        ? "closed the connection"
+        : "Server.Serve failed to create ServerTransport";
+      this.#opts.logger.warning(`grpc: ${what} from ${from}: ${why}`);
+    } else {
+      this.#opts.logger.info(`grpc: connection from ${from} ended: ${why}`);
+    }
   }
 
   #handleStream(s: ServerStream, peer: Peer): void {
@@ -361,6 +441,14 @@ export class Server {
    * Stops gracefully: stops accepting, sends GOAWAY and a PING on every connection, then a
    * second GOAWAY with the last stream id; running calls finish, new ones are refused. Resolves
    * when every connection has closed.
+   *
+   * Without a bound the drain waits for every running call, however long (a Watch stream may
+   * never end). grpc-go users pair `GracefulStop` with a timer that calls `Stop`; here
+   * `options.timeoutMs` or `options.signal` does it: once either fires, the drain is cut short
+   * as {@linkcode Server.stop} does (running handlers see `ctx.signal` abort, clients get
+   * UNAVAILABLE), and the returned promise resolves once that is done.
+   * @param options The bound on the drain; none by default.
+   * @throws {RangeError} When `timeoutMs` is negative or not a number.
    * @example Drain and stop
    * ```ts
    * import { Server } from "@seed/grpc";
@@ -369,14 +457,45 @@ export class Server {
    * await server.gracefulStop();
    * await serving;
    * ```
+   * @example Drain for at most 5 s, then cancel what still runs
+   * ```ts
+   * import { Server } from "@seed/grpc";
+   * const server = new Server();
+   * const serving = server.serve(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+   * await server.gracefulStop({ timeoutMs: 5_000 });
+   * await serving;
+   * ```
    */
-  async gracefulStop(): Promise<void> {
+  async gracefulStop(options: GracefulStopOptions = {}): Promise<void> {
+    const timeoutMs = checkNonNegative(
+      "Cannot stop gracefully",
+      "timeoutMs",
+      options.timeoutMs,
+      Infinity,
+    );
+    const drained = this.#drain(); // runs the hooks and closes listeners before returning
+    const cut = () => void this.stop();
+    const signal = options.signal;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (timeoutMs !== Infinity) timer = setTimeout(cut, timeoutMs);
+    if (signal?.aborted) cut();
+    else signal?.addEventListener("abort", cut, { once: true });
+    try {
+      await drained;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", cut);
+    }
+  }
+
+  async #drain(): Promise<void> {
     if (!this.#draining) {
       for (const hook of this.#gracefulStopHooks) {
         try {
           hook();
-        } catch {
+        } catch (err) {
           // A hook's failure must not keep the server from stopping.
+          this.#opts.logger.warning(`grpc: an onGracefulStop hook failed: ${errorStack(err)}`);
         }
       }
     }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Metadata } from "./metadata.ts";
+import { Metadata, type MetadataInit } from "./metadata.ts";
 import { isDeadlineReason } from "./internal/abort.ts";
 import {
   lenFieldSize,
@@ -245,10 +245,11 @@ function typeNameOf(typeUrl: string): string {
  */
 export interface StatusErrorOptions {
   /**
-   * Trailers sent (server) or received (client) with the status.
+   * Trailers sent (server) or received (client) with the status: a `Metadata`, or anything its
+   * constructor takes (`{ "x-key": "value" }`, pairs), copied into one.
    * @default {new Metadata()}
    */
-  metadata?: Metadata;
+  metadata?: Metadata | MetadataInit;
   /**
    * Rich error details, sent as `grpc-status-details-bin` (a `google.rpc.Status`).
    * @default {[]}
@@ -329,7 +330,10 @@ export class StatusError extends Error {
     this.name = "StatusError";
     this.code = code;
     this.rawMessage = text;
-    this.metadata = options?.metadata ?? new Metadata();
+    const md = options?.metadata;
+    // A plain object (easy to pass where types are not checked) becomes a Metadata here, so the
+    // server can always send it.
+    this.metadata = md instanceof Metadata ? md : new Metadata(md);
     this.details = options?.details ?? [];
   }
 
@@ -722,44 +726,4 @@ function decodeAny(bytes: Uint8Array, start: number, end: number): StatusDetail 
     }
   }
   return { typeUrl, value: value === EMPTY ? new Uint8Array(0) : value };
-}
-
-/**
- * Maps the HTTP status of a response that has no `grpc-status` to a gRPC code
- * (grpc/grpc doc/http-grpc-status-mapping.md). Only for that case: a `grpc-status`, when
- * present, always wins.
- *
- * @param status The HTTP `:status`.
- * @returns 400 and 431 → INTERNAL, 401 → UNAUTHENTICATED, 403 → PERMISSION_DENIED,
- * 404 → UNIMPLEMENTED, 429/502/503/504 → UNAVAILABLE, anything else (200 too) → UNKNOWN.
- *
- * @example Map HTTP statuses
- * ```ts
- * import { Code, codeFromHttpStatus } from "@seed/grpc";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(codeFromHttpStatus(404), Code.Unimplemented);
- * assertEquals(codeFromHttpStatus(503), Code.Unavailable);
- * assertEquals(codeFromHttpStatus(200), Code.Unknown);
- * ```
- */
-export function codeFromHttpStatus(status: number): Code {
-  switch (status) {
-    case 400:
-    case 431:
-      return Code.Internal;
-    case 401:
-      return Code.Unauthenticated;
-    case 403:
-      return Code.PermissionDenied;
-    case 404:
-      return Code.Unimplemented;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return Code.Unavailable;
-    default:
-      return Code.Unknown;
-  }
 }

@@ -1,7 +1,7 @@
+import { codeFromHttpStatus } from "./internal/http_status.ts";
 import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import {
   Code,
-  codeFromHttpStatus,
   codeName,
   decodeGrpcMessage,
   decodeStatusDetails,
@@ -68,6 +68,19 @@ Deno.test("StatusError keeps metadata, details and cause", () => {
   assertStrictEquals(err.metadata, metadata);
   assertStrictEquals(err.details, details);
   assertStrictEquals(err.cause, cause);
+});
+
+Deno.test("StatusError takes metadata as a plain object or pairs too", () => {
+  const err = new StatusError(Code.NotFound, "nope", {
+    metadata: { "x-b": "2", "x-c": ["3", "4"] },
+  });
+  assertEquals([...err.metadata], [["x-b", "2"], ["x-c", "3"], ["x-c", "4"]]);
+  const pairs = new StatusError(Code.NotFound, "", { metadata: [["x-b", "2"]] });
+  assertEquals(pairs.metadata.get("x-b"), "2");
+  assertThrows(
+    () => new StatusError(Code.NotFound, "", { metadata: { "Bad Key": "1" } }),
+    TypeError,
+  );
 });
 
 Deno.test("StatusError refuses OK and invalid codes", () => {

@@ -2,8 +2,13 @@
 // in a client"), after the reference go/src/benchgrpc/cmd/loadgen/main.go:
 //
 //   deno run -A bench/loadgen.ts -addr 127.0.0.1:PORT -scenario S -conns 1 -concurrency C \
-//     -size B [-stream-msgs 1000] -duration 5s -warmup 1s [-wait 15s] [-label text]
-//     [-tls-ca F -tls-name NAME [-tls-cert-client F -tls-key-client F]]
+//     -size B [-stream-msgs 1000] -duration 5s -warmup 1s [-wait 15s] [-label text] \
+//     [-tls-ca F -tls-name NAME [-tls-cert-client F -tls-key-client F]] \
+//     [--service-config '{"loadBalancingConfig":[{"round_robin":{}}]}' | @file.json]
+//
+// -addr takes any target the channel takes (`dns://127.0.0.1:53/svc:50051`,
+// `ipv4:127.0.0.1:1,127.0.0.1:2`, `unix:/path`…); --service-config is the channel's
+// defaultServiceConfig (JSON text, or @path to a file holding it).
 //
 // Flags are Go style (`-flag v` or `-flag=v`). Scenarios (one "call" is the unit whose latency is
 // reported): unary (one Unary echo of -size bytes), server_stream (one ServerStream of
@@ -20,6 +25,7 @@ import {
   insecure,
   loadProto,
   type MethodDefinition,
+  newClient,
   tls,
 } from "@seed/grpc";
 import { parseGoFlags } from "../internal/flags.ts";
@@ -132,6 +138,16 @@ const credentials = tlsCa === undefined ? insecure() : tls({
   cert: readFlag("tls-cert-client"),
   key: readFlag("tls-key-client"),
 });
+const serviceConfigFlag = flags.get("service-config");
+const serviceConfig = serviceConfigFlag?.startsWith("@")
+  ? await Deno.readTextFile(serviceConfigFlag.slice(1))
+  : serviceConfigFlag;
+try {
+  // Checks the target and the service config before any waiting.
+  await newClient(addr, { credentials, defaultServiceConfig: serviceConfig }).close();
+} catch (err) {
+  fail(`${(err as Error).message}`);
+}
 
 if (!SCENARIOS.includes(scenario)) fail(`unknown scenario "${scenario}"`);
 if (conns < 1 || concurrency < 1) fail("-conns and -concurrency must be >= 1");
@@ -152,6 +168,7 @@ for (let i = 0; i < conns; i++) {
     try {
       cc = await dial(addr, {
         credentials,
+        defaultServiceConfig: serviceConfig,
         block: true,
         signal: AbortSignal.timeout(1000),
       });

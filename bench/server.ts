@@ -7,9 +7,8 @@
 // pins to one core and measures by PID — workers are threads of the same process).
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
-import { type ServerListener, serverTls, serveWorkers } from "@seed/grpc";
+import { type ServerListener, serverTls, serveWorkers, stopOnSignals } from "@seed/grpc";
 import { parseGoFlags } from "../internal/flags.ts";
-import { stopOnSignals } from "../internal/signals.ts";
 import benchServer from "./bench_service.ts";
 
 const flags = parseGoFlags(Deno.args);
@@ -25,7 +24,7 @@ if (workers > 1) {
     port,
   });
   console.log(`READY port=${pool.port}`);
-  stopOnSignals(pool);
+  stopOnSignals(pool, { timeoutMs: 2000 }); // the bench harness kills after 3 s
   await pool.done;
   Deno.exit(0);
 }
@@ -51,5 +50,5 @@ if (cert !== undefined) {
 const serving = server.serve(listener);
 console.log(`READY port=${(listener.addr as Deno.NetAddr).port}`);
 
-stopOnSignals(server);
+stopOnSignals(server, { timeoutMs: 2000 }); // the bench harness kills after 3 s
 await serving;

@@ -23,14 +23,34 @@ export interface CliArgs {
   plaintext: boolean;
   /** `--deadline`, in ms. */
   deadlineMs?: number;
-  // TLS (when it lands): --cacert, --cert, --key, --servername are parsed here and turned into
-  // ChannelCredentials by credentials() in main.ts.
+  /** `--cacert`: PEM file of the CA(s) to trust instead of Deno's default roots. */
+  cacert?: string;
+  /** `--cert`: PEM file of a client certificate chain (mutual TLS; needs `key`). */
+  cert?: string;
+  /** `--key`: PEM file of the client certificate's private key. */
+  key?: string;
+  /** `--servername`: the name checked in the server's certificate and sent as SNI. */
+  servername?: string;
+  /** `--service-config`: the channel's default service config (JSON text, or `@file`). */
+  serviceConfig?: string;
 }
 
 const VERBS = new Set(["list", "describe", "call", "health", "help"]);
 
 // Flags that take a value, by every spelling, → the field they fill.
-const VALUE_FLAGS: Record<string, "data" | "headers" | "importPaths" | "protos" | "deadline"> = {
+const VALUE_FLAGS: Record<
+  string,
+  | "data"
+  | "headers"
+  | "importPaths"
+  | "protos"
+  | "deadline"
+  | "cacert"
+  | "cert"
+  | "key"
+  | "servername"
+  | "serviceConfig"
+> = {
   "-d": "data",
   "--data": "data",
   "-H": "headers",
@@ -39,6 +59,11 @@ const VALUE_FLAGS: Record<string, "data" | "headers" | "importPaths" | "protos" 
   "--import-path": "importPaths",
   "--proto": "protos",
   "--deadline": "deadline",
+  "--cacert": "cacert",
+  "--cert": "cert",
+  "--key": "key",
+  "--servername": "servername",
+  "--service-config": "serviceConfig",
 };
 
 /**
@@ -84,8 +109,11 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         args.data = value;
       } else if (field === "deadline") {
         args.deadlineMs = parseDuration(value);
-      } else {
+      } else if (field === "headers" || field === "importPaths" || field === "protos") {
         args[field].push(value);
+      } else {
+        if (args[field] !== undefined) throw new UsageError(`flag ${name} given twice`);
+        args[field] = value;
       }
       continue;
     }

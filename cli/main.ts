@@ -34,7 +34,14 @@ import {
   toBinary,
   toJson,
 } from "@bufbuild/protobuf";
-import { type CallOptions, type ChannelCredentials, insecure, newClient } from "../client.ts";
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  type ClientConn,
+  insecure,
+  newClient,
+  tls,
+} from "../client.ts";
 import type { Codec, MethodDefinition } from "../codec.ts";
 import { Metadata } from "../metadata.ts";
 import { Code, codeName, StatusError } from "../status.ts";
@@ -62,14 +69,20 @@ Verbs:
   health ADDR [SERVICE]        grpc.health.v1 Check; prints the status, exits 0 only if SERVING
 
 Flags (before or after the positionals):
-  --plaintext                  connect without TLS (required: TLS flags --cacert, --cert, --key,
-                               --servername come with TLS support)
+  --plaintext                  connect without TLS (the default is TLS with Deno's root CAs;
+                               DENO_TLS_CA_STORE=system uses the OS store)
+  --cacert FILE                trust the CA(s) in this PEM file instead of the default roots
+  --cert FILE, --key FILE      client certificate chain and key (PEM) for mutual TLS
+  --servername NAME            name to verify in the server certificate and send as SNI
+                               (also when ADDR is an IP address)
   -d, --data JSON | @          request(s): JSON text (one message, or one per line), or @ to
                                read JSON lines from stdin (streamed as they arrive)
   -H, --header 'KEY: VALUE'    request metadata (repeatable; -bin keys take base64)
   --deadline DURATION          deadline of each call, e.g. 5s, 500ms, 1m30s
   --proto FILE                 use .proto files instead of server reflection (repeatable)
   -I, --import-path DIR        where --proto files' imports are found (repeatable)
+  --service-config JSON|@FILE   the channel's default service config (gRFC A2): load
+                               balancing, per-method timeouts, waitForReady, message limits
   -h, --help                   this text
 
 Exit code: 0 on success, else the gRPC status code (INVALID_ARGUMENT for bad usage);
@@ -123,7 +136,15 @@ async function run(
   if (args.data !== undefined && args.verb !== "call") throw new UsageError("-d is for call");
   const options: CallOptions = { metadata: headers(args.headers) };
   if (args.deadlineMs !== undefined) options.timeoutMs = args.deadlineMs;
-  const conn = newClient(addr, { credentials: credentials(args) });
+  const creds = credentials(args);
+  let conn: ClientConn;
+  try {
+    conn = newClient(addr, { credentials: creds, defaultServiceConfig: serviceConfig(args) });
+  } catch (error) {
+    // A target or service config the channel refuses is bad usage.
+    if (error instanceof TypeError) throw new UsageError(error.message);
+    throw error;
+  }
   let source: DescriptorSource | undefined;
   try {
     if (args.verb === "health") {
@@ -215,12 +236,33 @@ async function run(
   }
 }
 
-// Where TLS flags will turn into credentials (--cacert, --cert, --key, --servername).
+// --service-config: JSON text, or @path to a file holding it (the channel checks it).
+function serviceConfig(args: CliArgs): string | undefined {
+  const v = args.serviceConfig;
+  return v?.startsWith("@") ? Deno.readTextFileSync(v.slice(1)) : v;
+}
+
+// --plaintext, or TLS from --cacert, --cert, --key, --servername (grpcurl's flags).
 function credentials(args: CliArgs): ChannelCredentials {
-  if (!args.plaintext) {
-    throw new UsageError("TLS is not supported yet: pass --plaintext to connect without it");
+  const tlsFlags = [args.cacert, args.cert, args.key, args.servername];
+  if (args.plaintext) {
+    if (tlsFlags.some((f) => f !== undefined)) {
+      throw new UsageError(
+        "--plaintext cannot be combined with --cacert, --cert, --key or --servername",
+      );
+    }
+    return insecure();
   }
-  return insecure();
+  if ((args.cert === undefined) !== (args.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  const read = (path: string) => Deno.readTextFileSync(path);
+  return tls({
+    caCerts: args.cacert === undefined ? undefined : [read(args.cacert)],
+    cert: args.cert === undefined ? undefined : read(args.cert),
+    key: args.key === undefined ? undefined : read(args.key),
+    serverName: args.servername,
+  });
 }
 
 function headers(lines: readonly string[]): Metadata {

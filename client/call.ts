@@ -1,37 +1,46 @@
-// One client call and its attempts: opening the stream (waiting for a connection or a stream
-// slot), sending with the transparent-retry replay buffer, receiving and decoding, headers and
-// trailers, cancellation and the deadline (grpc-go stream.go: clientStream, csAttempt).
+// One client call (grpc-go stream.go: clientStream): its attempts (client/attempt.ts) and the
+// buffer of requests replayed on each; the commit to one attempt (first response headers, or the
+// buffer limits); transparent retries, retries with backoff and hedging as client/retry.ts
+// decides (gRFC A6); receiving and decoding from the committed attempt, headers and trailers,
+// cancellation and the deadline over all attempts.
 
 import type { MethodDefinition } from "../codec.ts";
 import { Code, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { type Compressor, getCompressor } from "../compression.ts";
-import { encodeTimeout } from "../internal/timeout.ts";
 import { headerValue } from "../internal/headers.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
 import type { DeadlineEntry } from "../internal/deadline_timers.ts";
-import {
-  ClientTransport,
-  ClientTransportStream,
-  TransportDrainingError,
-} from "../transport/http2_client.ts";
-import { ErrorCode } from "../transport/frame.ts";
+import { callEnded, type ClientTransportStream } from "../transport/http2_client.ts";
 import type { Channel } from "./channel.ts";
 import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, type EncodedMessage, encodeMessage } from "../internal/message.ts";
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import { CALL, type InternalCallOptions, toMetadata } from "./options.ts";
 import { checkCompression, checkInt } from "../internal/option_checks.ts";
 import type { ClientStream, SendOptions } from "./stream.ts";
 import type { CallCredentials } from "../credentials/call.ts";
+import { Attempt, type AttemptHost } from "./attempt.ts";
+import {
+  type CallRetryState,
+  HedgeVerdict,
+  MAX_TRANSPARENT_RETRIES,
+  PREVIOUS_ATTEMPTS_HEADER,
+  pushback,
+} from "./retry.ts";
 
-/** grpc-go defaultMaxCallAttempts: transparent retries of one call stop after this many. */
-const MAX_CALL_ATTEMPTS = 5;
-/** grpc-go defaultRetryBufferSize (WithMaxRetryRPCBufferSize): bytes kept per call for retries. */
-const RETRY_BUFFER_SIZE = 256 * 1024;
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Why a hedged attempt that lost the race was cancelled (grpc-js's words). */
+const DISCARDED = new StatusError(Code.Canceled, "Discarded in favor of other hedged attempt");
+
+// The call ended OK and an attempt still asks (it stops).
+function callOver(): StatusError {
+  return new StatusError(Code.Canceled, "Call already ended");
+}
 
 function noop(): void {}
 
@@ -67,8 +76,8 @@ function abortStatus(reason: unknown): StatusError {
   return new StatusError(Code.Canceled, "Call cancelled (signal aborted)", { cause: reason });
 }
 
-/** One call (grpc-go clientStream); each attempt is one transport stream. */
-export class Call<Req, Res> implements ClientStream<Req, Res> {
+/** One call (grpc-go clientStream): its attempts, the replay buffer, retries and hedging. */
+export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
   readonly method: MethodDefinition<Req, Res>;
   readonly #ch: Channel;
   readonly #deadline: number; // epoch ms; Infinity for none
@@ -85,20 +94,26 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #onDefaultAbort: (() => void) | undefined;
   #deadlineEntry: DeadlineEntry | undefined;
   readonly #callCreds: CallCredentials | undefined;
-  // The call credentials' metadata (flat pairs), once computed.
+  // The call credentials' metadata (flat pairs), once computed; their run's abort controller.
   #credHeaders: string[] | undefined;
+  #credAbort: AbortController | null = null;
 
-  // The current attempt.
-  #stream: ClientTransportStream | null = null;
-  #opening: Promise<ClientTransportStream> | null = null;
-  #abortHook: ((err: StatusError) => void) | null = null;
-  #attempts = 0;
+  // Attempts (grpc-go csAttempt). Before the call commits there may be several (hedging) or a
+  // next one waiting for its backoff (#timer); once committed, only #committed matters.
+  readonly #retry: CallRetryState;
+  #active: Attempt[] = [];
+  /** The attempt whose outcome is the call's: first response headers, or the final failure. */
+  #committed: Attempt | null = null;
+  #commitWait: Deferred<void> | null = null;
+  /** Non-fatal failure of a hedged attempt, reported if no other attempt succeeds. */
+  #lastFailed: Attempt | null = null;
+  #timer: unknown = undefined;
+  #transparentRetries = 0;
 
-  // Sending: messages kept for replay on a transparent retry, until the call is committed (a
-  // response arrived, or more than RETRY_BUFFER_SIZE bytes were sent). Before the first attempt
-  // is attached they are simply the queue.
-  #replay: EncodedMessage[] | null = [];
-  #replayBytes = 0;
+  // Sending: request messages kept for replay on a new attempt until the call commits (every
+  // attached attempt has been sent all of them); after the commit, only those the committed
+  // attempt has not been sent yet (it was still opening).
+  #buffer: EncodedMessage[] = [];
   #halfClosed = false;
 
   // Result.
@@ -112,13 +127,20 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     this.method = method;
     this.#ch = ch;
     const opts = ch.opts;
-    let deadline = Infinity;
+    // The service config's settings for this method; call options override them where grpc-go's
+    // do: waitForReady is replaced, the timeout and size limits take the smaller value
+    // (service_config.proto MethodConfig).
+    const mc = ch.methodConfig(method.path);
+    let deadline = mc?.timeoutMs === undefined ? Infinity : Date.now() + mc.timeoutMs;
+    let maxRecv = opts.maxReceiveMessageSize;
+    let maxSend = opts.maxSendMessageSize;
     if (o !== undefined) {
       if (o.timeoutMs !== undefined) {
         if (typeof o.timeoutMs !== "number" || Number.isNaN(o.timeoutMs)) {
           throw new RangeError(`Cannot use timeoutMs: value is ${o.timeoutMs}`);
         }
-        deadline = Date.now() + o.timeoutMs;
+        const d = Date.now() + o.timeoutMs;
+        if (d < deadline) deadline = d;
       }
       if (o.deadline !== undefined) {
         const d = o.deadline instanceof Date ? o.deadline.getTime() : o.deadline;
@@ -130,29 +152,35 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#metadata = toMetadata(o.metadata);
       this.#onHeader = o.onHeader;
       this.#onTrailer = o.onTrailer;
-      this.#maxRecv = o.maxReceiveMessageSize === undefined
-        ? opts.maxReceiveMessageSize
-        : checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
-      this.#maxSend = o.maxSendMessageSize === undefined
-        ? opts.maxSendMessageSize
-        : checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
+      if (o.maxReceiveMessageSize !== undefined) {
+        maxRecv = checkInt(CALL, "maxReceiveMessageSize", o.maxReceiveMessageSize, 0);
+      }
+      if (o.maxSendMessageSize !== undefined) {
+        maxSend = checkInt(CALL, "maxSendMessageSize", o.maxSendMessageSize, 0);
+      }
       this.#compressor = o.compression === undefined
         ? opts.compressor
         : checkCompression(CALL, o.compression);
-      this.#waitForReady = o.waitForReady === true;
+      this.#waitForReady = o.waitForReady ?? mc?.waitForReady ?? false;
       this.#signal = o.signal;
       this.#defaultSignal = o.defaultSignal;
     } else {
-      this.#maxRecv = opts.maxReceiveMessageSize;
-      this.#maxSend = opts.maxSendMessageSize;
       this.#compressor = opts.compressor;
-      this.#waitForReady = false;
+      this.#waitForReady = mc?.waitForReady ?? false;
     }
+    if (mc !== undefined) {
+      const r = mc.maxResponseMessageBytes, q = mc.maxRequestMessageBytes;
+      if (r !== undefined && r < maxRecv) maxRecv = r;
+      if (q !== undefined && q < maxSend) maxSend = q;
+    }
+    this.#maxRecv = maxRecv;
+    this.#maxSend = maxSend;
     this.#deadline = deadline;
     // grpc-go: the channel's PerRPCCredentials, then the call's.
     const cc = opts.callCredentials, oc = o?.callCredentials;
     this.#callCreds = oc === undefined || oc === cc ? cc : cc === undefined ? oc : cc.compose(oc);
     if (this.#onHeader !== undefined) this.#headers = deferred();
+    this.#retry = ch.newRetryState(mc);
     ch.callStarted(); // #finish ends it
 
     // Fail before sending anything when already cancelled or past the deadline.
@@ -180,207 +208,256 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#onDefaultAbort = () => this.#abort(abortStatus(s2.reason));
       s2.addEventListener("abort", this.#onDefaultAbort, { once: true });
     }
-    this.#begin();
+    const creds = this.#callCreds;
+    if (creds === undefined) this.#startFirst();
+    else this.#runCallCredentials(creds);
   }
 
-  // ---- opening an attempt ------------------------------------------------------------------
-
-  #begin(): void {
-    // Call credentials first run (asynchronously) in #openAsync.
-    if (this.#callCreds !== undefined) {
-      this.#startOpen(undefined);
-      return;
-    }
-    // Hot path: a READY transport with a free stream slot gives the stream synchronously.
-    const t = this.#ch.readyTransport();
-    if (t !== null) {
-      let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
-      try {
-        r = t.newStream(this.#requestHeaders(), this.#maxRecv);
-      } catch {
-        // Draining or closed since: the slow path below picks another transport.
-      }
-      if (r instanceof ClientTransportStream) {
-        this.#attach(r);
-        return;
-      }
-      if (r !== undefined) {
-        this.#startOpen(r);
-        return;
-      }
-    }
-    this.#startOpen(undefined);
-  }
-
-  #startOpen(pending: Promise<ClientTransportStream> | undefined): void {
-    const p = this.#openAsync(pending);
-    // Failures reach the caller through sendMsg/recvMsg; this copy must not go unhandled.
-    p.catch(noop);
-    // #openAsync may have attached synchronously (and cleared #opening) before returning.
-    if (this.#stream === null) this.#opening = p;
-  }
-
-  #requestHeaders(): string[] {
-    const prefix = this.#ch.headerPrefix(this.method.path);
-    const c = this.#compressor;
-    if (
-      c === undefined && this.#metadata === undefined && this.#deadline === Infinity &&
-      this.#credHeaders === undefined
-    ) {
-      return prefix;
-    }
-    const h = prefix.slice();
-    if (c !== undefined) h.push("grpc-encoding", c.name);
-    // grpc-go: the timeout is what is left of the deadline when the stream is created.
-    if (this.#deadline !== Infinity) {
-      h.push("grpc-timeout", encodeTimeout(this.#deadline - Date.now()));
-    }
-    const ch = this.#credHeaders;
-    if (ch !== undefined) h.push(...ch);
-    this.#metadata?.appendTo(h);
-    return h;
+  #startFirst(): void {
+    this.#startAttempt(0);
+    if (this.#retry.hedgingPolicy !== undefined) this.#armHedge(this.#retry.nextHedgeDelayMs);
   }
 
   // The call credentials' metadata, before the first attempt (grpc-go: per attempt, in
-  // createHeaderFields; here once per call, so a transparent retry sends the same token).
-  async #runCallCredentials(creds: CallCredentials): Promise<string[]> {
+  // createHeaderFields; here once per call, so every attempt sends the same token).
+  #runCallCredentials(creds: CallCredentials): void {
     const path = this.method.path;
-    const ac = new AbortController();
-    const p = creds.headersFor(
+    const ac = this.#credAbort = new AbortController();
+    creds.headersFor(
       {
         serviceUrl: `https://${this.#ch.authority}${path.slice(0, path.lastIndexOf("/"))}`,
         methodName: path.slice(path.lastIndexOf("/") + 1),
         signal: ac.signal,
       },
       this.#ch.opts.credentials.protocol !== "insecure",
-    );
-    try {
-      return await new Promise<string[]>((resolve, reject) => {
-        this.#abortHook = (err) => {
-          ac.abort(err);
-          reject(err);
-        };
-        p.then(resolve, reject);
-      });
-    } finally {
-      this.#abortHook = null;
+    ).then((h) => {
+      this.#credAbort = null;
+      if (this.#done) return;
+      this.#credHeaders = h;
+      this.#startFirst();
+    }, (err) => {
+      this.#credAbort = null;
+      this.#fail(err);
+    });
+  }
+
+  // ---- attempts (AttemptHost: internal, not part of ClientStream) ----------------------------
+
+  get channel(): Channel {
+    return this.#ch;
+  }
+
+  /** The call's deadline (epoch ms; Infinity for none): the transport writes grpc-timeout. */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  get waitForReady(): boolean {
+    return this.#waitForReady;
+  }
+
+  get maxReceiveMessageSize(): number {
+    return this.#maxRecv;
+  }
+
+  get path(): string {
+    return this.method.path;
+  }
+
+  get metadata(): Metadata | undefined {
+    return this.#metadata;
+  }
+
+  get endedWith(): StatusError | null {
+    return this.#done ? this.#error ?? callOver() : null;
+  }
+
+  #startAttempt(previous: number): void {
+    const a = new Attempt(this, previous);
+    this.#active.push(a);
+    a.start();
+  }
+
+  requestHeaders(a: Attempt): string[] {
+    const prefix = this.#ch.headerPrefix(this.method.path);
+    const c = this.#compressor;
+    if (
+      c === undefined && this.#metadata === undefined && a.previous === 0 &&
+      this.#credHeaders === undefined
+    ) {
+      return prefix;
     }
+    const h = prefix.slice();
+    if (c !== undefined) h.push("grpc-encoding", c.name);
+    if (a.previous > 0) h.push(PREVIOUS_ATTEMPTS_HEADER, String(a.previous));
+    const ch = this.#credHeaders;
+    if (ch !== undefined) h.push(...ch);
+    this.#metadata?.appendTo(h);
+    // grpc-timeout: the transport adds what is left of the deadline when it writes the HEADERS.
+    return h;
   }
 
-  /** Opens the attempt's stream, waiting for a connection or a stream slot when needed. */
-  async #openAsync(
-    pending: Promise<ClientTransportStream> | undefined,
-  ): Promise<ClientTransportStream> {
-    try {
-      if (this.#callCreds !== undefined && this.#credHeaders === undefined) {
-        if (this.#done) throw this.#error!;
-        this.#credHeaders = await this.#runCallCredentials(this.#callCreds);
-      }
-      for (;;) {
-        if (this.#done) throw this.#error!;
-        let r = pending;
-        pending = undefined;
-        let t: ClientTransport | undefined;
-        if (r === undefined) {
-          const picked = this.#ch.pick(this.#waitForReady);
-          if (picked instanceof ClientTransport) {
-            t = picked;
-          } else {
-            const w = picked;
-            this.#abortHook = (err) => {
-              this.#ch.dropWaiter(w);
-              w.reject(err);
-            };
-            t = await w.promise;
-            this.#abortHook = null;
-          }
-          if (this.#done) throw this.#error!;
-          try {
-            const s = t.newStream(this.#requestHeaders(), this.#maxRecv);
-            if (s instanceof ClientTransportStream) {
-              this.#attach(s);
-              return s;
-            }
-            r = s;
-          } catch (err) {
-            if (this.#retryOpen(t, err)) continue;
-            throw err;
-          }
-        }
-        // Waiting for a MAX_CONCURRENT_STREAMS slot: the wait can't be withdrawn, so race it
-        // with the call's cancellation and cancel a stream that comes too late.
-        const late = r;
-        let s: ClientTransportStream;
-        try {
-          s = await new Promise<ClientTransportStream>((resolve, reject) => {
-            this.#abortHook = reject;
-            late.then(resolve, reject);
-          });
-        } catch (err) {
-          if (this.#done) {
-            late.then((s) => s.cancel(this.#error!, ErrorCode.CANCEL), noop);
-            throw this.#error!;
-          }
-          // The transport went away (GOAWAY, closed) before the stream existed: nothing was
-          // sent, so try again elsewhere.
-          if (++this.#attempts < MAX_CALL_ATTEMPTS * 2) continue;
-          throw err;
-        } finally {
-          this.#abortHook = null;
-        }
-        if (this.#done) {
-          s.cancel(this.#error!, ErrorCode.CANCEL);
-          throw this.#error!;
-        }
-        this.#attach(s);
-        return s;
-      }
-    } catch (err) {
-      const e = this.#fail(err);
-      throw e;
-    }
-  }
-
-  // newStream failed before anything was sent: retry elsewhere if the transport is going away.
-  #retryOpen(t: ClientTransport, err: unknown): boolean {
-    if (!(err instanceof TransportDrainingError) && !t.isClosed) return false;
-    this.#ch.forgetTransport(t);
-    return ++this.#attempts < MAX_CALL_ATTEMPTS * 2;
-  }
-
-  #attach(s: ClientTransportStream): void {
-    this.#stream = s;
-    this.#opening = null;
-    if (this.#headers !== null) this.#watchHeaders(s);
-    const buf = this.#replay;
-    if (buf !== null && buf.length > 0) {
+  attached(a: Attempt, s: ClientTransportStream): void {
+    // Replay: the attempt gets every request kept so far, and END_STREAM if sent.
+    const buf = this.#buffer;
+    if (buf.length > 0) {
       const last = buf.length - 1;
       for (let i = 0; i < last; i++) s.sendMsg(buf[i][0], buf[i][1], false).catch(noop);
       s.sendMsg(buf[last][0], buf[last][1], this.#halfClosed).catch(noop);
-      if (this.#replayBytes > RETRY_BUFFER_SIZE) this.#replay = null;
     } else if (this.#halfClosed) {
       s.closeSend();
     }
+    if (a === this.#committed) {
+      this.#buffer = []; // all sent: nothing more to keep
+      if (this.#headers !== null || this.#onHeader !== undefined) this.#watchCommitted(s);
+      return;
+    }
+    // Until the call commits, the attempt's first response headers (commit) or its end without
+    // them (retry, hedge, or the call's status) decide what follows.
+    s.headers().then(() => this.#gotResponse(a), () => this.#attemptEnded(a));
   }
 
-  // A transparent retry is possible when the server never processed the stream (GOAWAY above
-  // its id, REFUSED_STREAM) and nothing was received yet (grpc-go csAttempt.shouldRetry).
-  #retryable(s: ClientTransportStream): boolean {
-    return s.refused && this.#replay !== null && !this.#done &&
-      this.#attempts + 1 < MAX_CALL_ATTEMPTS && s === this.#stream;
+  openFailed(a: Attempt): void {
+    this.#attemptEnded(a);
   }
 
-  #retry(): void {
-    this.#attempts++;
-    this.#stream = null;
-    this.#startOpen(undefined);
+  // The attempt's response headers arrived: it wins (gRFC A6 "When Retries are Valid").
+  #gotResponse(a: Attempt): void {
+    if (this.#done || a.ended || (this.#committed !== null && this.#committed !== a)) return;
+    this.#commit(a);
+    const h = a.stream!.responseHeaders;
+    if (h !== null) this.#gotHeaders(Metadata.fromHeaders(h));
+  }
+
+  /** The attempt ended before the call committed: retry, hedge, or end the call with it. */
+  #attemptEnded(a: Attempt): void {
+    if (this.#done || this.#committed !== null) return;
+    const i = this.#active.indexOf(a);
+    if (i < 0) return; // discarded
+    this.#active.splice(i, 1);
+    a.ended = true;
+    const s = a.stream;
+    const st = this.#retry;
+    // Never processed by the server (REFUSED_STREAM, GOAWAY above its id): retry at once,
+    // outside the policy (gRFC A6 "Transparent Retries").
+    if (
+      s !== null && s.refused && !st.committed && this.#transparentRetries < MAX_TRANSPARENT_RETRIES
+    ) {
+      this.#transparentRetries++;
+      this.#startAttempt(a.previous);
+      return;
+    }
+    // A dropped pick ends the call as it is (gRFC A6 "Transparent Retries": DROP).
+    if (a.dropped) return this.#commit(a);
+    const err = s === null ? a.openError : s.error;
+    // A Trailers-Only OK (no headers, no messages) is the call's result.
+    if (err === null) return this.#commit(a);
+    const code = err.code;
+    const pb = pushback(s?.trailers ?? null);
+    if (st.hedgingPolicy !== undefined) {
+      const v = st.hedgeAfterFailure(code, pb);
+      if (v === HedgeVerdict.Fatal) return this.#commit(a);
+      this.#lastFailed = a;
+      if (v === HedgeVerdict.Continue) this.#armHedge(st.nextHedgeDelayMs);
+      else this.#clearTimer(); // pushback said stop: no more attempts
+      if (this.#active.length === 0 && this.#timer === undefined) this.#commit(a);
+      return;
+    }
+    const delay = st.retryDelay(code, pb);
+    if (delay < 0) return this.#commit(a);
+    this.#clearTimer();
+    this.#timer = this.#ch.retryClock.setTimer(() => {
+      this.#timer = undefined;
+      if (this.#done || this.#committed !== null) return;
+      this.#startAttempt(st.attempts - 1);
+    }, delay);
+  }
+
+  // Hedging: the next attempt after `delayMs` (at once for 0), and so on every hedgingDelay.
+  #armHedge(delayMs: number): void {
+    this.#clearTimer();
+    if (delayMs <= 0) return this.#hedge();
+    this.#timer = this.#ch.retryClock.setTimer(() => {
+      this.#timer = undefined;
+      this.#hedge();
+    }, delayMs);
+  }
+
+  #hedge(): void {
+    if (this.#done || this.#committed !== null) return;
+    const st = this.#retry;
+    if (!st.takeHedge()) {
+      // No attempt may start (maxAttempts, pushback stop, throttled): the last failure is the
+      // call's status once no attempt is left.
+      if (this.#active.length === 0 && this.#lastFailed !== null) this.#commit(this.#lastFailed);
+      return;
+    }
+    this.#startAttempt(st.attempts - 1);
+    if (st.attempts < st.maxAttempts) this.#armHedge(st.hedgingPolicy!.hedgingDelayMs);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#ch.retryClock.clearTimer(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** Chooses `a` for good: the others are cancelled, nothing more is kept for replay. */
+  #commit(a: Attempt): void {
+    if (this.#committed !== null) return;
+    this.#committed = a;
+    this.#retry.commit();
+    this.#clearTimer();
+    const others = this.#active;
+    this.#active = [];
+    for (const o of others) {
+      if (o !== a) o.cancel(DISCARDED);
+    }
+    if (a.stream !== null) this.#buffer = [];
+    const w = this.#commitWait;
+    if (w !== null) {
+      this.#commitWait = null;
+      w.resolve();
+    }
+  }
+
+  // Under the buffer limit no more: commit to the attempt that got the most requests (any
+  // attached one has been sent all), else the newest (gRFC A6 "Memory Management").
+  #commitForBuffer(): void {
+    const act = this.#active;
+    let a = act.find((x) => x.stream !== null) ?? act[act.length - 1];
+    if (a === undefined) {
+      // Between attempts (backoff): no retry any more; the next attempt is committed.
+      this.#clearTimer();
+      a = new Attempt(this, this.#retry.attempts - 1);
+      this.#active.push(a);
+      this.#commit(a);
+      a.start();
+      return;
+    }
+    this.#commit(a);
+  }
+
+  /** The committed attempt's stream, waiting for the commit (and the stream) if needed. */
+  async #committedStream(): Promise<ClientTransportStream> {
+    for (;;) {
+      const c = this.#committed;
+      if (c !== null) {
+        const s = c.stream ?? await c.opening;
+        if (s == null) throw this.#error ?? callOver();
+        return s;
+      }
+      if (this.#done) throw this.#error ?? callOver();
+      await (this.#commitWait ??= deferred()).promise;
+    }
   }
 
   // ---- sending -----------------------------------------------------------------------------
 
   #encode(message: Req, compress: boolean): EncodedMessage {
     const c = compress ? this.#compressor : undefined;
-    return encodeMessage(this.method.requestCodec, message, c, this.#maxSend);
+    return encodeMessage(this.method.requestCodec, message, c, this.#maxSend, 0, "client");
   }
 
   sendMsg(message: Req, options?: SendOptions): Promise<void> {
@@ -399,7 +476,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   }
 
   #sendMsg(message: Req, end: boolean, compress: boolean): Promise<void> {
-    if (this.#done) return this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
+    // Sending after the end is reported, not dropped in silence (grpc-go SendMsg: io.EOF).
+    if (this.#done) return Promise.reject(this.#error ?? callEnded());
     let m: EncodedMessage;
     try {
       m = this.#encode(message, compress);
@@ -410,51 +488,62 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       return Promise.reject(e);
     }
     if (end) this.#halfClosed = true;
-    const s = this.#stream;
-    const buf = this.#replay;
-    if (s === null) {
-      // Not attached yet: queue; #attach sends it.
-      buf!.push(m);
-      this.#replayBytes += m[0].length;
-      return this.#opening!.then(noop);
-    }
-    if (buf !== null) {
-      buf.push(m);
-      this.#replayBytes += m[0].length;
-      if (this.#replayBytes > RETRY_BUFFER_SIZE) this.#replay = null;
-    }
-    if (s.error !== null) {
-      if (this.#retryable(s)) {
-        this.#retry();
-        return this.#opening!.then(noop);
+    if (this.#committed === null) {
+      if (this.#retry.buffer(m[0].length)) {
+        // Kept for replay, and sent on every open attempt; the newest one paces the sender.
+        this.#buffer.push(m);
+        let p: Promise<void> | null = null;
+        for (const a of this.#active) {
+          const s = a.stream;
+          if (s !== null) p = s.sendMsg(m[0], m[1], end);
+          else p = a.opening!.then(noop);
+        }
+        return p === null ? RESOLVED : p.catch(this.#sendFailed);
       }
-      return Promise.reject(this.#fail(s.error));
+      // Over the per-call or channel limit: commit, and send this one unkept (gRFC A6).
+      this.#commitForBuffer();
+    }
+    const c = this.#committed!;
+    const s = c.stream;
+    if (s === null) {
+      // Still opening: queued; `attached` sends it.
+      this.#buffer.push(m);
+      return c.opening!.then(noop, this.#sendFailed);
     }
     return s.sendMsg(m[0], m[1], end);
+  }
+
+  // A send on an attempt failed: only the call's own failure is the sender's business (a
+  // failed attempt may be retried; its status comes from recvMsg). Made once per call, on use.
+  #sendFailedFn: (() => Promise<void>) | undefined;
+  get #sendFailed(): () => Promise<void> {
+    return this.#sendFailedFn ??= () =>
+      this.#done && this.#error !== null ? Promise.reject(this.#error) : RESOLVED;
   }
 
   closeSend(): void {
     if (this.#halfClosed) return;
     this.#halfClosed = true;
     if (this.#done) return;
-    this.#stream?.closeSend();
+    const c = this.#committed;
+    if (c !== null) {
+      c.stream?.closeSend();
+      return;
+    }
+    for (const a of this.#active) a.stream?.closeSend();
   }
 
   // ---- receiving ---------------------------------------------------------------------------
 
+  // One message (or null at the end) from the committed attempt; its failures end the call.
   async #recvRaw(): Promise<[ClientTransportStream, Uint8Array | null]> {
-    for (;;) {
-      if (this.#done && this.#error !== null) throw this.#error;
-      const s = this.#stream ?? await this.#opening!;
-      try {
-        return [s, await s.recvMsg()];
-      } catch (err) {
-        if (this.#retryable(s)) {
-          this.#retry();
-          continue;
-        }
-        throw this.#fail(err);
-      }
+    if (this.#done && this.#error !== null) throw this.#error;
+    let s: ClientTransportStream;
+    try {
+      s = this.#committed?.stream ?? await this.#committedStream();
+      return [s, await s.recvMsg()];
+    } catch (err) {
+      throw this.#fail(err);
     }
   }
 
@@ -468,7 +557,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#finish(null);
       return null;
     }
-    this.#replay = null; // committed: a response arrived
     return this.#decode(s, raw);
   }
 
@@ -483,7 +571,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#finish(err);
       throw err;
     }
-    this.#replay = null;
     const [, end] = await this.#recvRaw();
     if (end !== null) {
       const err = new StatusError(
@@ -502,7 +589,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     try {
       const compressed = s.wasCompressed(raw);
       const d = compressed ? this.#responseDecompressor(s) : undefined;
-      return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv);
+      return decodeMessage(this.method.responseCodec, raw, compressed, d, this.#maxRecv, "client");
     } catch (err) {
       const e = err as StatusError;
       this.#abort(e);
@@ -532,7 +619,12 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Res, void, undefined> {
     try {
       for (;;) {
-        const m = await this.recvMsg();
+        let m;
+        try {
+          m = await this.recvMsg();
+        } catch (err) {
+          throw withCallerFrames(err); // so the caller's for-await line is in the stack
+        }
         if (m === null) return;
         yield m;
       }
@@ -547,22 +639,20 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   get headers(): Promise<Metadata> {
     if (this.#headers === null) {
       const d = this.#headers = deferred();
-      const s = this.#stream;
-      if (s !== null) this.#watchHeaders(s);
-      else if (this.#done) this.#settleHeadersAtEnd();
+      const s = this.#committed?.stream ?? null;
+      if (this.#done) this.#settleHeadersAtEnd();
+      else if (s !== null) this.#watchCommitted(s);
       return d.promise;
     }
     return this.#headers.promise;
   }
 
-  #watchHeaders(s: ClientTransportStream): void {
-    s.headers().then((h) => {
-      if (s === this.#stream) this.#gotHeaders(Metadata.fromHeaders(h));
-    }, (err) => {
-      if (s !== this.#stream || this.#headers?.settled !== false) return;
+  // Headers asked for after the commit (or committed while opening): from the stream itself.
+  #watchCommitted(s: ClientTransportStream): void {
+    s.headers().then((h) => this.#gotHeaders(Metadata.fromHeaders(h)), (err) => {
+      if (this.#headers?.settled !== false) return;
       if (s.trailers !== null) this.#gotHeaders(new Metadata()); // Trailers-Only
-      else if (!(s.refused && this.#replay !== null)) this.#headers.reject(this.#error ?? err);
-      // else: a transparent retry may follow; #finish settles it otherwise.
+      else this.#headers.reject(this.#error ?? err);
     });
   }
 
@@ -583,7 +673,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #settleHeadersAtEnd(): void {
     const d = this.#headers;
     if (d === null || d.settled) return;
-    const s = this.#stream;
+    const s = this.#committed?.stream ?? null;
     if (s !== null && s.responseHeaders !== null) {
       this.#gotHeaders(Metadata.fromHeaders(s.responseHeaders));
     } else if (s !== null && s.trailers !== null) this.#gotHeaders(new Metadata());
@@ -603,7 +693,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
   #settleTrailers(): void {
     const d = this.#trailers;
     if (d === null || d.settled) return;
-    const t = this.#stream?.trailers ?? null;
+    const t = this.#committed?.stream?.trailers ?? null;
     if (t !== null) d.resolve(Metadata.fromHeaders(t));
     else if (this.#error !== null) d.reject(this.#error);
     else d.resolve(new Metadata());
@@ -625,17 +715,16 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     this.#abort(new StatusError(Code.DeadlineExceeded, "Deadline exceeded"));
   }
 
-  /** Ends the call locally with `err`: RST_STREAM CANCEL if a stream is open. */
+  /** Ends the call locally with `err`: RST_STREAM CANCEL on every open attempt. */
   #abort(err: StatusError): void {
     if (this.#done) return;
-    const s = this.#stream;
+    const act = this.#active;
+    const c = this.#committed;
+    this.#active = [];
     this.#finish(err);
-    if (s !== null) s.cancel(err, ErrorCode.CANCEL);
-    const h = this.#abortHook;
-    if (h !== null) {
-      this.#abortHook = null;
-      h(err);
-    }
+    this.#credAbort?.abort(err);
+    for (const a of act) a.cancel(err);
+    if (c !== null && !act.includes(c)) c.cancel(err);
   }
 
   /** Ends the call with `err` (if it has not ended yet) and returns the call's error. */
@@ -654,7 +743,16 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
     if (this.#done) return;
     this.#done = true;
     this.#error = err;
-    this.#replay = null;
+    this.#buffer = [];
+    this.#clearTimer();
+    this.#retry.commit();
+    if (err === null) this.#retry.succeeded();
+    this.#active = [];
+    const w = this.#commitWait;
+    if (w !== null) {
+      this.#commitWait = null;
+      w.resolve(); // #committedStream sees #done
+    }
     this.#ch.callEnded();
     if (this.#deadlineEntry !== undefined) {
       this.#ch.deadlines.remove(this.#deadlineEntry);
@@ -669,7 +767,7 @@ export class Call<Req, Res> implements ClientStream<Req, Res> {
       this.#onDefaultAbort = undefined;
     }
     this.#settleHeadersAtEnd();
-    const t = this.#stream?.trailers ?? null;
+    const t = this.#committed?.stream?.trailers ?? null;
     if (t !== null && this.#onTrailer !== undefined) {
       try {
         this.#onTrailer(Metadata.fromHeaders(t));

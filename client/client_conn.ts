@@ -2,11 +2,11 @@
 // close), with its interceptor chains over the channel (grpc-go clientconn.go's ClientConn,
 // dialoptions' interceptors, call.go's invoke).
 
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import type { MethodDefinition } from "../codec.ts";
 import { Call } from "./call.ts";
 import { Channel } from "./channel.ts";
 import type { ConnectivityState } from "./connectivity.ts";
-import { parseTarget } from "./dialer.ts";
 import type {
   StreamClientInterceptor,
   Streamer,
@@ -43,7 +43,11 @@ async function invokeCore<Req, Res>(
   } catch {
     // The call's status comes from receiving (grpc-go invoke ignores SendMsg's io.EOF).
   }
-  return await call.recvUnary();
+  try {
+    return await call.recvUnary();
+  } catch (err) {
+    throw withCallerFrames(err); // so the caller's line is in the stack
+  }
 }
 
 /**
@@ -84,15 +88,19 @@ export class ClientConn implements AsyncDisposable {
   /**
    * Creates a connection object without connecting; prefer {@linkcode newClient}.
    *
-   * @param target `host:port`, `dns:///host:port`, `[::1]:port`, `unix:/path`, `unix:///path`.
+   * @param target A target URI (gRFC A5): `host:port` or `dns:[//nameserver/]host[:port]`
+   *   (the default scheme), `ipv4:a:p,b:p`, `ipv6:[a]:p,…`, `unix:path`, `unix:///abs/path`,
+   *   `unix-abstract:name`, `passthrough:///host:port`, or a scheme given to
+   *   {@linkcode registerResolver} or {@linkcode DialOptions.resolvers}.
    * @param options Dial options.
-   * @throws {TypeError} The target can't be parsed, or an option has the wrong type.
+   * @throws {TypeError} The target can't be parsed, an option has the wrong type, or the
+   *   `defaultServiceConfig` is invalid (the message names the field).
    * @throws {RangeError} An option is out of range, or names an unknown compression.
    */
   constructor(target: string, options?: DialOptions) {
     const opts = resolveDialOptions(options);
     this.#target = target;
-    this.#ch = new Channel(parseTarget(target), opts);
+    this.#ch = new Channel(target, opts);
     this.#defaults = opts.defaultCallOptions;
     const ch = this.#ch;
     // Without interceptors, invoke() and newStream() take their direct paths (null here).
@@ -119,8 +127,11 @@ export class ClientConn implements AsyncDisposable {
   }
 
   /**
-   * The connection's state. grpc-go: `ClientConn.GetState`.
+   * The channel's state, aggregated by its balancer from its subchannels' (round_robin: READY
+   * if any backend is). grpc-go: `ClientConn.GetState`.
    *
+   * @param tryToConnect Also leave IDLE, as {@linkcode ClientConn.connect} (grpc-js
+   *   `getConnectivityState(true)`).
    * @returns One of {@linkcode ConnectivityState}.
    *
    * @example A closed connection
@@ -133,8 +144,38 @@ export class ClientConn implements AsyncDisposable {
    * assertEquals(conn.getState(), ConnectivityState.Shutdown);
    * ```
    */
-  getState(): ConnectivityState {
-    return this.#ch.state;
+  getState(tryToConnect = false): ConnectivityState {
+    const s = this.#ch.state;
+    if (tryToConnect && s === "IDLE") this.#ch.connect();
+    return s;
+  }
+
+  /**
+   * Waits until the state is no longer `from`. grpc-go: `ClientConn.WaitForStateChange`.
+   *
+   * @param from The state to wait to leave (usually the last one `getState()` returned).
+   * @param signal Gives up when aborted.
+   * @returns `true` when the state changed, `false` when `signal` aborted first.
+   *
+   * @example Watch a connection come up
+   * ```ts
+   * import { ConnectivityState, newClient } from "@seed/grpc";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const port = listener.addr.port;
+   * listener.close(); // nothing listens: the attempt fails
+   * await using conn = newClient(`127.0.0.1:${port}`);
+   * let state = conn.getState(true); // IDLE, and start connecting
+   * while (state !== ConnectivityState.TransientFailure) {
+   *   await conn.waitForStateChange(state, AbortSignal.timeout(5000));
+   *   state = conn.getState();
+   * }
+   * assertEquals(state, ConnectivityState.TransientFailure);
+   * ```
+   */
+  waitForStateChange(from: ConnectivityState, signal?: AbortSignal): Promise<boolean> {
+    return this.#ch.waitForStateChange(from, signal);
   }
 
   /**
@@ -259,10 +300,12 @@ export class ClientConn implements AsyncDisposable {
  * Creates a {@linkcode ClientConn} that connects on its first call. grpc-go: `grpc.NewClient`.
  *
  * @param target `host:port`, `dns:///host:port`, `[::1]:port`, `localhost:port`,
- *   `unix:/path` or `unix:///abs/path`.
+ *   `unix:/path` or `unix:///abs/path` (see {@linkcode ClientConn}'s constructor for all).
+ *   Not a URL: `http://host:port` and `https://host` are refused with the target to write.
  * @param options Dial options.
  * @returns The connection.
- * @throws {TypeError} The target can't be parsed, or an option has the wrong type.
+ * @throws {TypeError} The target can't be parsed (a URL, say), or an option has the wrong
+ *   type.
  * @throws {RangeError} An option is out of range.
  *
  * @example Make a client without connecting

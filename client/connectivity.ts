@@ -1,4 +1,4 @@
-// Connectivity states of a channel and its subchannel (grpc-go connectivity/connectivity.go).
+// Connectivity states of a channel and its subchannels (grpc-go connectivity/connectivity.go).
 
 /**
  * The state of a {@linkcode ClientConn}'s connection. grpc-go: `connectivity.State`.
@@ -21,9 +21,9 @@ export const ConnectivityState = {
   Connecting: "CONNECTING",
   /** Connected; calls go out at once. */
   Ready: "READY",
-  /** The last attempt failed; calls fail fast with UNAVAILABLE until the backoff delay passed. */
+  /** Attempts failed; calls fail fast with UNAVAILABLE unless `waitForReady` (then they wait). */
   TransientFailure: "TRANSIENT_FAILURE",
-  /** `close()` was called. */
+  /** `close()` was called (for a subchannel: the balancer removed it). */
   Shutdown: "SHUTDOWN",
 } as const;
 

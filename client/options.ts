@@ -1,6 +1,7 @@
 // Client options: DialOptions and CallOptions, their defaults, checks and resolving, and the
 // merging of default and per-call options (grpc-go dialoptions.go, rpc_util.go's CallOptions).
 
+import type { ClientKeepalive } from "../transport/keepalive.ts";
 import { Metadata, type MetadataInit } from "../metadata.ts";
 import type { Compressor } from "../compression.ts";
 import { ChannelCredentials, insecure } from "../credentials.ts";
@@ -17,9 +18,20 @@ import {
   checkCompression,
   checkInt,
   checkNonNegative,
+  checkPositiveMs,
   checkWindows,
 } from "../internal/option_checks.ts";
 import type { StreamClientInterceptor, UnaryClientInterceptor } from "./interceptors.ts";
+import { DEFAULT_PER_RPC_RETRY_BUFFER_SIZE, DEFAULT_RETRY_BUFFER_SIZE } from "./retry.ts";
+import { type Clock, REAL_CLOCK } from "../internal/clock.ts";
+import type { ResolverFactory } from "../resolver/resolver.ts";
+import { parseProxyUrl } from "./proxy.ts";
+import {
+  MAX_CALL_ATTEMPTS,
+  parseServiceConfig,
+  type ServiceConfig,
+  type ServiceConfigJson,
+} from "./service_config.ts";
 
 /** This library's version, as sent in `user-agent`. */
 const VERSION = "0.1.0";
@@ -75,8 +87,9 @@ export interface BackoffOptions {
  */
 export interface CallOptions {
   /**
-   * Time allowed for the call, in ms from its start: sent as `grpc-timeout`, and the call fails
-   * locally with DEADLINE_EXCEEDED (RST_STREAM CANCEL) when it runs out. With `deadline` too,
+   * Time allowed for the call, in ms from its start: sent as `grpc-timeout` (what is left of it
+   * when the request headers are written, also after waiting for a stream slot), and the call
+   * fails locally with DEADLINE_EXCEEDED (RST_STREAM CANCEL) when it runs out. With `deadline` too,
    * the earlier wins. grpc-go: `context.WithTimeout`.
    * @default {undefined} (no deadline)
    */
@@ -130,9 +143,10 @@ export interface CallOptions {
    */
   compression?: string;
   /**
-   * When the connection is in TRANSIENT_FAILURE, wait for it to become READY (until the
-   * deadline) instead of failing at once with UNAVAILABLE. grpc-go: `WaitForReady`.
-   * @default {false}
+   * When the channel is in TRANSIENT_FAILURE, wait for a READY backend (until the deadline)
+   * instead of failing at once with UNAVAILABLE. Overrides the service config's
+   * `waitForReady`. grpc-go: `WaitForReady`.
+   * @default {false} (or the service config's `waitForReady` for the method)
    */
   waitForReady?: boolean;
   /**
@@ -179,8 +193,9 @@ export interface DialOptions {
    */
   callCredentials?: CallCredentials;
   /**
-   * Where the channel reports what it does not tell a call: failed connection attempts (info;
-   * the calls themselves fail UNAVAILABLE with the cause). grpc-go: grpclog.
+   * Where the channel reports what it does not tell a call: failed connection attempts and
+   * connections lost or closed by the server (info; the calls themselves fail UNAVAILABLE with
+   * the cause), a server that breaks the protocol (warning). grpc-go: grpclog.
    * @default {defaultLogger} (warnings and errors to stderr)
    */
   logger?: Logger;
@@ -233,7 +248,7 @@ export interface DialOptions {
   userAgent?: string;
   /**
    * Backoff between failed connection attempts. grpc-go: `WithConnectParams` (Backoff).
-   * @default {{ baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000 }}
+   * @default {baseDelayMs: 1000, multiplier: 1.6, jitter: 0.2, maxDelayMs: 120000}
    */
   backoff?: BackoffOptions;
   /**
@@ -268,7 +283,102 @@ export interface DialOptions {
    * @default {undefined} (no compression)
    */
   compression?: string;
+  /**
+   * The most attempts a call may make under a retry or hedging policy of the service config:
+   * a policy's larger `maxAttempts` is lowered to this (gRFC A6 "Limits on Retries and
+   * Hedges"). Values below 2 mean the default. grpc-go: `WithMaxCallAttempts`.
+   * @default {5}
+   */
+  maxCallAttempts?: number;
+  /**
+   * Turns off retries and hedging from the service config (transparent retries of streams the
+   * server never processed still happen). grpc-go: `WithDisableRetry`.
+   * @default {false}
+   */
+  disableRetry?: boolean;
+  /**
+   * Request bytes one call keeps for replay on a retry or hedge; a call sending more commits
+   * to its current attempt (no more retries). grpc-go: `MaxRetryRPCBufferSize`.
+   * @default {262144}
+   */
+  maxRetryRPCBufferSize?: number;
+  /**
+   * Request bytes all calls of this client together keep for replay; a call whose next
+   * message does not fit commits. grpc-js: `grpc.retry_buffer_size` (grpc-go has no such
+   * limit).
+   * @default {16777216}
+   */
+  retryBufferSize?: number;
+  /**
+   * Keepalive pings (gRFC A8); off unless set. Same field names as the server's
+   * `keepaliveParams`. grpc-go: `WithKeepaliveParams` (keepalive.ClientParameters).
+   */
+  keepalive?: {
+    /**
+     * After this long without reading anything, the client PINGs the server; values below
+     * 10000 become 10000. Servers allow one PING per 5 min by default (grpc-go's and ours:
+     * `keepaliveEnforcementPolicy.minTimeMs`); the time is doubled for new connections each
+     * time the server answers GOAWAY ENHANCE_YOUR_CALM "too_many_pings". grpc-go: Time.
+     * @default {Infinity} (grpc-go: infinity, keepalive off)
+     */
+    timeMs?: number;
+    /**
+     * When nothing is read within this long after that PING, the connection is closed: its
+     * calls fail UNAVAILABLE and the channel reconnects. grpc-go: Timeout.
+     * @default {20000} (grpc-go: 20 s)
+     */
+    timeoutMs?: number;
+    /**
+     * Ping even while no call is open. grpc-go: PermitWithoutStream.
+     * @default {false} (grpc-go: false)
+     */
+    permitWithoutStream?: boolean;
+  };
+  /**
+   * The service config used until (and unless) the resolver supplies one: JSON text or the
+   * object it encodes (gRFC A2: `loadBalancingConfig`, `methodConfig` with its `retryPolicy` or
+   * `hedgingPolicy`, `retryThrottling` (gRFC A6), `healthCheckConfig`…). Checked at once.
+   * grpc-go: `WithDefaultServiceConfig`.
+   * @default {undefined} (pick_first, no per-method settings)
+   */
+  defaultServiceConfig?: string | ServiceConfigJson;
+  /**
+   * Ignore service configs from the resolver; use `defaultServiceConfig` only. grpc-go:
+   * `WithDisableServiceConfig`.
+   * @default {false}
+   */
+  disableServiceConfig?: boolean;
+  /**
+   * Let the `dns` resolver look up a service config in the TXT record
+   * `_grpc_config.<host>` (gRFC A2). grpc-go does this by default; we do not, since it costs
+   * a lookup per resolution and hands the DNS operator control of the client.
+   * @default {false}
+   */
+  serviceConfigLookup?: boolean;
+  /**
+   * Resolvers for this channel only, by scheme (checked before the global registry of
+   * {@linkcode registerResolver}). grpc-go: `WithResolvers`.
+   * @default {undefined}
+   */
+  resolvers?: Readonly<Record<string, ResolverFactory>>;
+  /**
+   * After this many ms without calls the channel goes IDLE: its connections close, its
+   * resolver stops, and the next call (or `connect()`) wakes it up. 0 never goes idle.
+   * grpc-go: `WithIdleTimeout`.
+   * @default {1800000} (30 minutes)
+   */
+  idleTimeoutMs?: number;
+  /**
+   * An HTTP CONNECT proxy for TCP targets (`"http://[user:pass@]host:port"`), or `false` for
+   * none. When unset, `grpc_proxy`, `https_proxy`, `http_proxy` (then `no_grpc_proxy`,
+   * `no_proxy`) from the environment apply (needs `--allow-env`; without it, no proxy). With
+   * a proxy, the target name is not resolved here; the proxy resolves it (gRFC A1). grpc-go:
+   * `WithNoProxy` / `HTTPS_PROXY`.
+   * @default {undefined} (from the environment)
+   */
+  proxy?: string | false;
 }
+
 /** Dial options after defaults and checks. */
 export interface ResolvedDialOptions {
   readonly credentials: ChannelCredentials;
@@ -284,17 +394,40 @@ export interface ResolvedDialOptions {
   readonly minConnectTimeoutMs: number;
   readonly transport: Readonly<TransportOptions>;
   readonly compressor: Compressor | undefined;
+  readonly maxCallAttempts: number;
+  readonly disableRetry: boolean;
+  readonly maxRetryRPCBufferSize: number;
+  readonly retryBufferSize: number;
+  /** Keepalive; `timeMs` is `Infinity` when off. */
+  readonly keepalive: Readonly<ClientKeepalive>;
+  readonly defaultServiceConfig: ServiceConfig | undefined;
+  readonly disableServiceConfig: boolean;
+  readonly serviceConfigLookup: boolean;
+  readonly resolvers: Readonly<Record<string, ResolverFactory>> | undefined;
+  readonly idleTimeoutMs: number;
+  readonly proxy: string | false | undefined;
+  /** Time for idleness (tests inject a fake one through `InternalDialOptions`). */
+  readonly clock: Clock;
 }
+
+/** DialOptions plus what only tests set. */
+export interface InternalDialOptions extends DialOptions {
+  clock?: Clock;
+}
+
+/** grpc-go defaultIdleTimeout: 30 minutes. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** The context of option errors thrown by newClient / dial. */
 const DIAL = "Cannot create client";
 /** The context of per-call option errors. */
 export const CALL = "Cannot start call";
 
-export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
+export function resolveDialOptions(o: InternalDialOptions = {}): ResolvedDialOptions {
   if (o.credentials !== undefined && !(o.credentials instanceof ChannelCredentials)) {
     throw new TypeError(`${DIAL}: credentials must be insecure() or tls()`);
   }
+  const maxAttempts = maxCallAttempts(o.maxCallAttempts);
   if (o.callCredentials !== undefined && !(o.callCredentials instanceof CallCredentials)) {
     throw new TypeError(`${DIAL}: callCredentials must be callCredentials()`);
   }
@@ -369,7 +502,63 @@ export function resolveDialOptions(o: DialOptions = {}): ResolvedDialOptions {
     ),
     transport,
     compressor: checkCompression(DIAL, o.compression),
+    maxCallAttempts: maxAttempts,
+    disableRetry: o.disableRetry === true,
+    maxRetryRPCBufferSize: checkInt(
+      DIAL,
+      "maxRetryRPCBufferSize",
+      o.maxRetryRPCBufferSize,
+      DEFAULT_PER_RPC_RETRY_BUFFER_SIZE,
+    ),
+    retryBufferSize: checkInt(
+      DIAL,
+      "retryBufferSize",
+      o.retryBufferSize,
+      DEFAULT_RETRY_BUFFER_SIZE,
+    ),
+    defaultServiceConfig: o.defaultServiceConfig === undefined
+      ? undefined
+      : parseServiceConfig(o.defaultServiceConfig, maxAttempts),
+    disableServiceConfig: o.disableServiceConfig === true,
+    serviceConfigLookup: o.serviceConfigLookup === true,
+    resolvers: o.resolvers === undefined ? undefined : Object.freeze({ ...o.resolvers }),
+    idleTimeoutMs: checkNonNegative(
+      DIAL,
+      "idleTimeoutMs",
+      o.idleTimeoutMs,
+      DEFAULT_IDLE_TIMEOUT_MS,
+    ),
+    proxy: checkProxy(o.proxy),
+    clock: o.clock ?? REAL_CLOCK,
+    keepalive: resolveKeepalive(o.keepalive ?? {}),
   });
+}
+
+// grpc-go dialoptions/http2_client: Time below 10 s becomes 10 s (gRFC A8), Timeout defaults to
+// 20 s; keepalive is off while Time is infinity.
+function resolveKeepalive(k: NonNullable<DialOptions["keepalive"]>): ClientKeepalive {
+  return Object.freeze({
+    timeMs: Math.max(
+      D.CLIENT_KEEPALIVE_MIN_TIME_MS,
+      checkPositiveMs(DIAL, "keepalive.timeMs", k.timeMs, Infinity),
+    ),
+    timeoutMs: checkPositiveMs(DIAL, "keepalive.timeoutMs", k.timeoutMs, D.KEEPALIVE_TIMEOUT_MS),
+    permitWithoutStream: k.permitWithoutStream === true,
+  });
+}
+
+// grpc-go WithMaxCallAttempts: values below 2 mean the default.
+function maxCallAttempts(n: number | undefined): number {
+  if (n === undefined) return MAX_CALL_ATTEMPTS;
+  const v = checkInt(DIAL, "maxCallAttempts", n, MAX_CALL_ATTEMPTS, -(2 ** 31));
+  return v < 2 ? MAX_CALL_ATTEMPTS : v;
+}
+
+function checkProxy(p: string | false | undefined): string | false | undefined {
+  if (p === undefined || p === false) return p;
+  if (typeof p !== "string") throw new TypeError(`${DIAL}: proxy ${String(p)} is not a URL`);
+  parseProxyUrl(p); // throws TypeError naming the problem
+  return p;
 }
 
 export function toMetadata(md: Metadata | MetadataInit | undefined): Metadata | undefined {

@@ -1,26 +1,27 @@
-// Picking a transport for a new call: the READY one at once, else the call queues until the
-// subchannel connects; fail-fast calls fail UNAVAILABLE in TRANSIENT_FAILURE, waitForReady ones
-// keep waiting (grpc-go picker_wrapper.go: pick, blocking picks, waitForReady).
+// Picking a transport for a new call through the balancer's current picker: a READY
+// subchannel's transport at once, else the call queues until a new picker (or a subchannel
+// change) lets it through; a picker error fails fail-fast calls UNAVAILABLE while
+// waitForReady ones keep waiting, and a StatusError from the picker fails every call (grpc-go
+// picker_wrapper.go: pick, blocking picks, dropError).
 
 import { Code, StatusError } from "../status.ts";
-import { isDeadlineReason } from "../internal/abort.ts";
-import { ClientTransport } from "../transport/http2_client.ts";
-import { closingError } from "./errors.ts";
-import type { Subchannel, SubchannelListener } from "./subchannel.ts";
-
-const RESOLVED: Promise<void> = Promise.resolve();
+import type { Metadata } from "../metadata.ts";
+import type { ClientTransport } from "../transport/http2_client.ts";
+import type { Picker, PickInfo } from "../balancer/balancer.ts";
+import { Subchannel } from "./subchannel.ts";
 
 function noop(): void {}
 
 /** A queued pick: a call waiting for a READY transport. */
 export interface Waiter {
   readonly waitForReady: boolean;
+  readonly info: PickInfo;
   readonly promise: Promise<ClientTransport>;
   resolve(t: ClientTransport): void;
   reject(e: StatusError): void;
 }
 
-function newWaiter(waitForReady: boolean): Waiter {
+function newWaiter(waitForReady: boolean, info: PickInfo): Waiter {
   let resolve!: (t: ClientTransport) => void;
   let reject!: (e: StatusError) => void;
   const promise = new Promise<ClientTransport>((res, rej) => {
@@ -28,118 +29,118 @@ function newWaiter(waitForReady: boolean): Waiter {
     reject = rej;
   });
   promise.catch(noop);
-  return { waitForReady, promise, resolve, reject };
+  return { waitForReady, info, promise, resolve, reject };
 }
 
-/** Picks over one subchannel, queueing calls while it connects. */
-export class Picker implements SubchannelListener {
-  readonly #sc: Subchannel;
-  readonly #waiters = new Set<Waiter>();
-  #closed = false;
+/** The balancer's picker plus the calls waiting for a better one. grpc-go: pickerWrapper. */
+// Errors that end a call unconditionally (gRFC A6: a DROP pick is never retried): a picker's
+// own StatusError, a picker that threw, the closed channel. grpc-go: dropError.
+const DROPS = new WeakSet<StatusError>();
 
-  constructor(sc: Subchannel) {
-    this.#sc = sc;
-    sc.listener = this;
+/** Whether `err` came from a pick that dropped the call (no retry may follow). */
+export function isDrop(err: unknown): boolean {
+  return err instanceof StatusError && DROPS.has(err);
+}
+
+function drop(err: StatusError): StatusError {
+  DROPS.add(err);
+  return err;
+}
+
+export class PickerWrapper {
+  #picker: Picker;
+  readonly #waiters = new Set<Waiter>();
+  #closedError: StatusError | null = null;
+
+  constructor(initial: Picker) {
+    this.#picker = initial;
+  }
+
+  /** Installs a new picker and retries every queued pick with it. */
+  update(picker: Picker): void {
+    this.#picker = picker;
+    this.retryQueued();
+  }
+
+  /** Retries every queued pick (a new picker, or a subchannel became READY). */
+  retryQueued(): void {
+    if (this.#waiters.size === 0) return;
+    for (const w of [...this.#waiters]) {
+      let r: ClientTransport | null;
+      try {
+        r = this.#tryPick(w.waitForReady, w.info);
+      } catch (err) {
+        this.#waiters.delete(w);
+        w.reject(err as StatusError);
+        continue;
+      }
+      if (r !== null) {
+        this.#waiters.delete(w);
+        w.resolve(r);
+      }
+    }
+  }
+
+  /** The transport the picker gives now, or null (hot path: no promise, no throw). */
+  pickNow(method: string, metadata: Metadata | undefined): ClientTransport | null {
+    if (this.#closedError !== null) return null;
+    let r;
+    try {
+      r = this.#picker.pick({ method, metadata });
+    } catch {
+      return null; // the slow path reports it
+    }
+    return r instanceof Subchannel ? r.readyTransport() : null;
+  }
+
+  // One pick: a transport, null to wait, or a throw to fail the call.
+  #tryPick(waitForReady: boolean, info: PickInfo): ClientTransport | null {
+    if (this.#closedError !== null) throw drop(this.#closedError);
+    let r;
+    try {
+      r = this.#picker.pick(info);
+    } catch (err) {
+      // A picker that throws (a custom balancer's bug) fails the call, not the process.
+      throw drop(new StatusError(Code.Internal, "grpc: the picker failed", { cause: err }));
+    }
+    if (r === null) return null;
+    if (r instanceof Subchannel) return r.readyTransport(); // not READY any more: wait
+    if (r instanceof StatusError) throw drop(r); // the balancer dropped the call
+    if (r instanceof Error) {
+      if (waitForReady) return null;
+      throw new StatusError(Code.Unavailable, r.message, { cause: r });
+    }
+    // A SubConn the channel did not make: a broken balancer.
+    throw new StatusError(Code.Internal, "the balancer picked a subchannel of another channel");
   }
 
   /**
-   * A transport for a new stream: the READY one, or a waiter for the next one. Throws
-   * UNAVAILABLE in TRANSIENT_FAILURE unless `waitForReady` (grpc-go pick fail-fast).
+   * A transport for a new stream, or a waiter for one. Throws UNAVAILABLE when the picker
+   * fails and the call is not `waitForReady` (grpc-go pick fail-fast).
    */
-  pick(waitForReady: boolean): ClientTransport | Waiter {
-    if (this.#closed) throw closingError();
-    const sc = this.#sc;
-    const t = sc.currentTransport();
+  pick(
+    waitForReady: boolean,
+    method: string,
+    metadata: Metadata | undefined,
+  ): ClientTransport | Waiter {
+    const info: PickInfo = { method, metadata };
+    const t = this.#tryPick(waitForReady, info);
     if (t !== null) return t;
-    sc.exitIdle();
-    if (sc.inTransientFailure && !waitForReady) {
-      const last = sc.lastError;
-      throw new StatusError(
-        Code.Unavailable,
-        last?.rawMessage ?? "Connection in TRANSIENT_FAILURE",
-        { cause: last ?? undefined },
-      );
-    }
-    const w = newWaiter(waitForReady);
+    const w = newWaiter(waitForReady, info);
     this.#waiters.add(w);
-    if (sc.inTransientFailure) sc.scheduleRetry();
     return w;
   }
 
   /** The call behind `w` stopped waiting. */
   dropWaiter(w: Waiter): void {
     this.#waiters.delete(w);
-    if (this.#waiters.size === 0) this.#sc.cancelRetry();
   }
 
-  /** Resolves once the channel is READY (`dial({ block })`); rejects as a pick would. */
-  waitForReadyState(signal: AbortSignal | undefined, failFast: boolean): Promise<void> {
-    if (this.#closed) return Promise.reject(closingError());
-    if (this.#sc.readyTransport() !== null) return RESOLVED;
-    let w: Waiter;
-    try {
-      const p = this.pick(!failFast);
-      if (p instanceof ClientTransport) return RESOLVED;
-      w = p;
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (signal === undefined) return w.promise.then(noop);
-    const onAbort = () => {
-      this.dropWaiter(w);
-      const reason = signal.reason;
-      const lastError = this.#sc.lastError;
-      const last = lastError ? `; last error: ${lastError.rawMessage}` : "";
-      const timeout = isDeadlineReason(reason);
-      w.reject(
-        new StatusError(
-          timeout ? Code.DeadlineExceeded : Code.Canceled,
-          `${timeout ? "Deadline exceeded" : "Cancelled"} while connecting${last}`,
-          { cause: reason },
-        ),
-      );
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    return w.promise.then(
-      () => signal.removeEventListener("abort", onAbort),
-      (err) => {
-        signal.removeEventListener("abort", onAbort);
-        throw err;
-      },
-    );
-  }
-
-  /** Fails every queued pick with `err`; later picks fail with the closing error. */
+  /** Fails every queued pick with `err`; later picks fail with it too. */
   close(err: StatusError): void {
-    this.#closed = true;
+    this.#closedError = drop(err);
     const ws = [...this.#waiters];
     this.#waiters.clear();
     for (const w of ws) w.reject(err);
-  }
-
-  // ---- SubchannelListener ------------------------------------------------------------------
-
-  /** The subchannel is READY: every queued pick gets `t`. */
-  onReady(t: ClientTransport): void {
-    const ws = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of ws) w.resolve(t);
-  }
-
-  /** The attempt failed: fail-fast picks fail now; waitForReady ones wait for the retry. */
-  onFailure(e: StatusError): void {
-    for (const w of [...this.#waiters]) {
-      if (!w.waitForReady) {
-        this.#waiters.delete(w);
-        w.reject(new StatusError(Code.Unavailable, e.rawMessage, { cause: e }));
-      }
-    }
-    if (this.#waiters.size > 0) this.#sc.scheduleRetry();
-  }
-
-  /** Whether calls wait for a connection. */
-  hasWaiting(): boolean {
-    return this.#waiters.size > 0;
   }
 }

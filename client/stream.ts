@@ -25,16 +25,22 @@ export interface ClientStream<Req = unknown, Res = unknown> extends ResponseStre
   readonly method: MethodDefinition<Req, Res>;
   /**
    * Sends one request message. Resolves once it is queued (waits while flow control or the
-   * writer push back); sending after the server ended the call OK is a silent no-op, as in
-   * grpc-go (the status comes from `recvMsg`).
+   * writer push back).
+   *
+   * Once the call has ended — the server may end it before the client is done sending — the
+   * message is not sent and the promise rejects: with the call's error when it failed, or with
+   * FAILED_PRECONDITION "Cannot send message: the call has ended" when the server ended it OK.
+   * This is grpc-go's `SendMsg` returning `io.EOF`: stop sending; the call's status is what
+   * `recvMsg` (or `trailers`) reports.
    *
    * @param message The request.
    * @param options `compress: false` sends this message uncompressed even when the call has an
    *   encoding (grpc-java: `setMessageCompression`); the default follows the call's
    *   `compression`.
    * @returns A promise resolved when the message is on its way.
-   * @throws {StatusError} The call failed; RESOURCE_EXHAUSTED if larger than
-   *   `maxSendMessageSize`; INTERNAL after `closeSend()` or if the message cannot be encoded.
+   * @throws {StatusError} The call failed (its status), or ended OK (FAILED_PRECONDITION);
+   *   RESOURCE_EXHAUSTED if larger than `maxSendMessageSize`; INTERNAL after `closeSend()` or
+   *   if the message cannot be encoded.
    */
   sendMsg(message: Req, options?: SendOptions): Promise<void>;
   /** Half-closes the call: no more requests (END_STREAM). Idempotent. */
@@ -59,9 +65,53 @@ export interface SendOptions {
 
 /**
  * The responses of a streaming call: iterate with `for await`; `headers`, `trailers` and
- * `cancel()` as on {@linkcode ClientStream}.
+ * `cancel()` as on {@linkcode ClientStream}. A server-streaming method of a client from
+ * {@linkcode createClient} returns one. Leaving the loop early (`break`, `throw`) cancels the
+ * call; a failed call throws its {@linkcode StatusError} from the loop.
  *
  * @typeParam Res The response message type.
+ *
+ * @example Read a server stream with its headers and trailers
+ * ```ts
+ * import {
+ *   createClient,
+ *   dial,
+ *   loadProto,
+ *   Metadata,
+ *   Server,
+ *   type ServerContext,
+ *   type ServerStreamingMethod,
+ * } from "@seed/grpc";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const services = await loadProto({
+ *   source: `syntax = "proto3"; package c;
+ *     service Count { rpc Up (N) returns (stream N); } message N { int32 n = 1; }`,
+ * });
+ * const server = new Server();
+ * server.addService(services["c.Count"], {
+ *   async *up(req: { n: number }, ctx: ServerContext) {
+ *     ctx.setTrailer(new Metadata({ "x-total": String(req.n) }));
+ *     for (let n = 1; n <= req.n; n++) yield { n };
+ *   },
+ * });
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve(listener);
+ * await using conn = await dial(`127.0.0.1:${listener.addr.port}`);
+ * const client = createClient<{ up: ServerStreamingMethod<{ n: number }, { n: number }> }>(
+ *   services["c.Count"],
+ *   conn,
+ * );
+ *
+ * const stream = client.up({ n: 3 });
+ * const got: number[] = [];
+ * for await (const { n } of stream) got.push(n);
+ * assertEquals(got, [1, 2, 3]);
+ * assertEquals((await stream.trailers).get("x-total"), "3");
+ *
+ * await server.stop();
+ * await serving;
+ * ```
  */
 export interface ResponseStream<Res> extends AsyncIterable<Res> {
   /**

@@ -1,10 +1,14 @@
 // The stub factory: createClient turns a service definition into an object with one method per
 // RPC, and the helpers that drive streaming calls for it (grpc-go's generated NewXxxClient).
 
+import type { EsMessageInit, EsMessageShape, EsService } from "../codec/protobuf_es.ts";
+import { withCallerFrames } from "../internal/caller_frames.ts";
 import type { MethodDefinition, ServiceDefinition } from "../codec.ts";
+import { definitionFromDescService, isDescService } from "../codec/protobuf_es.ts";
 import { Code, StatusError } from "../status.ts";
 import type { Call } from "./call.ts";
 import { channelOf, ClientConn } from "./client_conn.ts";
+import { isServiceDefinition, notAServiceError } from "../codec/services.ts";
 import type { CallOptions } from "./options.ts";
 import type { ClientStream, ResponseStream } from "./stream.ts";
 
@@ -40,6 +44,48 @@ export interface UntypedClient {
 }
 
 /**
+ * The client method for a method definition, by its kind: {@linkcode UnaryMethod},
+ * {@linkcode ServerStreamingMethod}, {@linkcode ClientStreamingMethod} or
+ * {@linkcode BidiStreamingMethod}.
+ *
+ * @typeParam M A {@linkcode MethodDefinition} whose stream flags are literal types.
+ */
+export type ClientMethodFor<M> = M extends // deno-lint-ignore no-explicit-any
+MethodDefinition<any, infer Res, infer ReqStream, infer ResStream, infer ReqIn, any>
+  ? ReqStream extends true
+    ? ResStream extends true ? BidiStreamingMethod<ReqIn, Res> : ClientStreamingMethod<ReqIn, Res>
+  : ResStream extends true ? ServerStreamingMethod<ReqIn, Res>
+  : UnaryMethod<ReqIn, Res>
+  : never;
+
+/**
+ * The client {@linkcode createClient} makes for `S`: one precisely typed method per RPC for a
+ * typed definition (generated, or a protobuf-es `GenService`), {@linkcode UntypedClient} for
+ * one from `loadProto`.
+ *
+ * @typeParam S A {@linkcode ServiceDefinition} or a protobuf-es `GenService`.
+ */
+export type ClientOf<S> = S extends ServiceDefinition<infer Methods>
+  ? string extends keyof Methods ? UntypedClient
+  : { readonly [K in keyof Methods]: ClientMethodFor<Methods[K]> }
+  : S extends { readonly kind: "service"; readonly method: infer Shape }
+    ? string extends keyof Shape ? UntypedClient
+    : { readonly [K in keyof Shape]: EsClientMethod<Shape[K]> }
+  : UntypedClient;
+
+/**
+ * The client method for one method of a protobuf-es `GenService`: requests are protobuf-es
+ * messages or init objects, responses messages.
+ */
+export type EsClientMethod<M> = M extends
+  { methodKind: infer Kind; input: infer I; output: infer O }
+  ? Kind extends "unary" ? UnaryMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : Kind extends "server_streaming" ? ServerStreamingMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : Kind extends "client_streaming" ? ClientStreamingMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : BidiStreamingMethod<EsMessageInit<I>, EsMessageShape<O>>
+  : never;
+
+/**
  * Makes a client object from a service definition: one method per RPC, named by its
  * `localName` (`SayHello` → `sayHello`). grpc-go: the generated `NewXxxClient`.
  *
@@ -52,10 +98,18 @@ export interface UntypedClient {
  *   concurrently as the iterable yields them, then the call is half-closed; an error in the
  *   iterable cancels the call
  *
- * @typeParam C The client's type (defaults to {@linkcode UntypedClient}).
- * @param service The service (from {@linkcode loadProto}).
+ * The service is a definition from generated code (the client is then fully typed,
+ * {@linkcode ClientOf}), from {@linkcode loadProto} (typed loosely, or by the interface given
+ * as type argument), or a protobuf-es v2 `GenService` from `protoc-gen-es` (requests are
+ * protobuf-es messages or their init objects, responses protobuf-es messages).
+ *
+ * @typeParam S The service's type, inferred.
+ * @param service The service.
  * @param conn The connection its calls use.
  * @returns The client.
+ * @throws {TypeError} When `service` is not a definition (a lookup such as
+ *   `services["Greeter"]` that missed: the message names the keys there are) or `conn` is not a
+ *   {@linkcode ClientConn}.
  *
  * @example Greet with the helloworld service
  * ```ts
@@ -74,17 +128,39 @@ export interface UntypedClient {
  * // const { message } = await greeter.sayHello({ name: "world" });
  * ```
  */
-export function createClient<C extends object = UntypedClient>(
-  service: ServiceDefinition,
+// deno-lint-ignore no-explicit-any
+export function createClient<S extends ServiceDefinition<any> | EsService>(
+  service: S,
   conn: ClientConn,
-): C {
+): ClientOf<S>;
+/**
+ * Makes a client typed by the interface `C` (for a definition from {@linkcode loadProto}, which
+ * carries no types).
+ *
+ * @typeParam C The client's type.
+ * @param service The service.
+ * @param conn The connection its calls use.
+ * @returns The client.
+ */
+export function createClient<C extends object>(
+  service: ServiceDefinition | EsService,
+  conn: ClientConn,
+): C;
+export function createClient(
+  service: ServiceDefinition | EsService,
+  conn: ClientConn,
+): unknown {
+  if (!isDescService(service) && !isServiceDefinition(service)) {
+    throw notAServiceError("Cannot create client", service);
+  }
+  const definition = isDescService(service) ? definitionFromDescService(service) : service;
   if (!(conn instanceof ClientConn)) {
     throw new TypeError("Cannot create client: conn is not a ClientConn");
   }
   const client: Record<string, unknown> = {};
   // Without stream interceptors, streams are our own Call: use its unary fast paths.
   const direct = channelOf(conn).opts.streamInterceptors.length === 0;
-  for (const [name, m] of Object.entries(service.methods)) {
+  for (const [name, m] of Object.entries(definition.methods)) {
     const method = m as MethodDefinition<unknown, unknown>;
     if (!method.requestStream && !method.responseStream) {
       client[name] = (request: unknown, options?: CallOptions) =>
@@ -108,25 +184,56 @@ export function createClient<C extends object = UntypedClient>(
       };
     }
   }
-  return client as C;
+  return client;
 }
 
 // Sends every request, then half-closes. An error from the iterable cancels the call (the
 // receiving side then fails CANCELLED, with the error as cause); an error from sending means the
-// call failed, and the receiving side reports its status. Never rejects.
+// call failed or is over, and the receiving side reports its status. Never rejects.
+//
+// Once the call has ended (the server may end it before the requests do) the pump stops and
+// closes the iterable with return(), as `for await` would on `break`: at the next send, which
+// rejects, or at once when the call ends while the iterable is producing its next request.
+// Before, sends after the end resolved and the pump drained the iterable, for ever when it was
+// infinite (a sync one starved the event loop).
 async function pump<Req>(
   stream: ClientStream<Req, unknown>,
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<void> {
+  let it: AsyncIterator<Req> | Iterator<Req> | undefined;
+  let over = false;
+  const close = () => {
+    if (over) return;
+    over = true;
+    try {
+      const r = it?.return?.();
+      if (r instanceof Promise) r.catch(noop);
+    } catch {
+      // The iterable's own return() failed: nothing more to do.
+    }
+  };
   try {
-    for await (const r of requests) {
+    const isAsync = typeof (requests as AsyncIterable<Req>)[Symbol.asyncIterator] === "function";
+    it = isAsync
+      ? (requests as AsyncIterable<Req>)[Symbol.asyncIterator]()
+      : (requests as Iterable<Req>)[Symbol.iterator]();
+    stream.trailers.then(close, close);
+    for (;;) {
+      const r = await it.next();
+      if (over) return; // the call ended meanwhile; close() ran
+      if (r.done) break;
+      // `for await` awaits what a sync iterable yields.
+      const value = isAsync ? r.value : await r.value;
+      if (over) return;
       try {
-        await stream.sendMsg(r);
+        await stream.sendMsg(value);
       } catch {
+        close();
         return;
       }
     }
   } catch (err) {
+    over = true; // the iterable failed: it is done, no return()
     try {
       stream.cancel(err);
     } catch {
@@ -134,6 +241,7 @@ async function pump<Req>(
     }
     return;
   }
+  over = true;
   try {
     stream.closeSend();
   } catch {
@@ -147,7 +255,13 @@ async function clientStreaming<Req, Res>(
   requests: AsyncIterable<Req> | Iterable<Req>,
 ): Promise<Res> {
   pump(stream, requests);
-  if (direct) return await (stream as Call<Req, Res>).recvUnary();
+  if (direct) {
+    try {
+      return await (stream as Call<Req, Res>).recvUnary();
+    } catch (err) {
+      throw withCallerFrames(err); // so the caller's line is in the stack
+    }
+  }
   const res = await stream.recvMsg();
   if (res === null) {
     throw new StatusError(

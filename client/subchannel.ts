@@ -1,15 +1,21 @@
 // One subchannel: the connection to one address — connection attempts, backoff between failed
-// ones, and its connectivity state (grpc-go addrConn in clientconn.go: connect, resetTransport,
-// tryAllAddrs, createTransport).
+// ones, client-side health checking, and its connectivity state, reported to the balancer that
+// created it (grpc-go addrConn in clientconn.go: connect, resetTransport, createTransport,
+// startHealthCheck; balancer.SubConn).
 
 import { Code, StatusError } from "../status.ts";
 import { backoffDelay } from "../internal/backoff.ts";
 import { ClientTransport } from "../transport/http2_client.ts";
+import type { ClientKeepalive } from "../transport/keepalive.ts";
 import type { RawConn } from "../transport/writer.ts";
+import type { SubConn, SubConnState } from "../balancer/balancer.ts";
+import type { Address } from "../resolver/resolver.ts";
 import { ConnectivityState } from "./connectivity.ts";
-import { connectRaw, type Target } from "./dialer.ts";
+import { dialAddress } from "./dialer.ts";
 import { closingError } from "./errors.ts";
 import { errorText } from "../internal/error_message.ts";
+import { HEALTH_WATCH_PATH, watchHealth } from "./health_check.ts";
+import type { ProxyConfig } from "./proxy.ts";
 import type { ResolvedDialOptions } from "./options.ts";
 
 /** setTimeout fires at once for delays of 2^31 ms or more (STYLE.md §7): no timer then. */
@@ -17,21 +23,27 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** What a subchannel tells the one who waits on it (the picker). */
-export interface SubchannelListener {
-  /** An attempt succeeded: `t` is READY. */
-  onReady(t: ClientTransport): void;
-  /** An attempt failed with `err` (UNAVAILABLE); the subchannel is in TRANSIENT_FAILURE. */
-  onFailure(err: StatusError): void;
-  /** Whether calls wait for a connection: the end of the backoff delay reconnects only then. */
-  hasWaiting(): boolean;
+/** What a subchannel needs from its channel. */
+export interface SubchannelOwner {
+  readonly opts: ResolvedDialOptions;
+  /** The proxy to tunnel through, if any. */
+  readonly proxy: ProxyConfig | undefined;
+  /** With TLS: the name the server's certificate must carry (sent as SNI). */
+  readonly tlsServerName: string;
+  /** The health service to watch (gRFC A17), or undefined. Read at each connection. */
+  readonly healthCheckServiceName: string | undefined;
+  /** Whether calls are in progress (sockets are ref'd only then). */
+  readonly referenced: boolean;
+  headerPrefix(path: string): string[];
+  /** A transport became usable or unusable (the channel re-runs queued picks). */
+  subchannelChanged(sc: Subchannel): void;
+  /** Transports of every subchannel, for ref/unref and lookup. */
+  trackTransport(t: ClientTransport, sc: Subchannel, on: boolean): void;
+  /** The keepalive a new connection gets (gRFC A8; its time doubles after "too_many_pings"). */
+  readonly keepalive: Readonly<ClientKeepalive>;
+  /** `t` ended with GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (reported once per transport). */
+  tooManyPings(t: ClientTransport): void;
 }
-
-const NO_LISTENER: SubchannelListener = {
-  onReady() {},
-  onFailure() {},
-  hasWaiting: () => false,
-};
 
 function refConn(conn: unknown, on: boolean): void {
   const c = conn as Partial<Deno.Conn>;
@@ -40,46 +52,28 @@ function refConn(conn: unknown, on: boolean): void {
 }
 
 /** The connection to one address: one transport at a time. */
-export class Subchannel {
-  readonly target: Target;
-  readonly #opts: ResolvedDialOptions;
-  /** Told about attempts that end; set by the picker. */
-  listener: SubchannelListener = NO_LISTENER;
+export class Subchannel implements SubConn {
+  readonly address: Address;
+  readonly #owner: SubchannelOwner;
+  readonly #listener: (s: SubConnState) => void;
   #state: ConnectivityState = ConnectivityState.Idle;
   #transport: ClientTransport | null = null;
   readonly #transports = new Set<ClientTransport>();
   #backoffIdx = 0;
-  #retryAt = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #backoffTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError: StatusError | null = null;
   #attempt: AbortController | null = null;
   #attemptDone: Promise<void> = RESOLVED;
-  #closed = false;
-  // Sockets are unref'd while no call is in progress, so an idle ClientConn that was never
-  // closed does not keep the process alive (grpc-go programs exit when main returns).
-  #referenced = false;
+  #health: AbortController | null = null;
 
-  constructor(target: Target, opts: ResolvedDialOptions) {
-    this.target = target;
-    this.#opts = opts;
+  constructor(address: Address, owner: SubchannelOwner, listener: (s: SubConnState) => void) {
+    this.address = address;
+    this.#owner = owner;
+    this.#listener = listener;
   }
 
-  /** The state as the channel reports it. */
   get state(): ConnectivityState {
-    const s = this.#state;
-    if (s === ConnectivityState.Ready && this.#transport?.draining !== false) {
-      return ConnectivityState.Idle;
-    }
-    // grpc-go: after the backoff delay, a failed addrConn goes back to IDLE.
-    if (s === ConnectivityState.TransientFailure && this.#backoffOver()) {
-      return ConnectivityState.Idle;
-    }
-    return s;
-  }
-
-  /** Whether the last attempt failed and its backoff delay has not passed yet. */
-  get inTransientFailure(): boolean {
-    return this.#state === ConnectivityState.TransientFailure;
+    return this.#state;
   }
 
   /** The error of the last failed attempt (null once READY). */
@@ -87,67 +81,59 @@ export class Subchannel {
     return this.#lastError;
   }
 
-  #backoffOver(): boolean {
-    return this.#retryTimer === undefined && Date.now() >= this.#retryAt;
+  /** The READY transport, or null (hot path: no promise). */
+  readyTransport(): ClientTransport | null {
+    const t = this.#transport;
+    if (this.#state !== ConnectivityState.Ready || t === null) return null;
+    if (t.draining) {
+      this.lost(t);
+      return null;
+    }
+    return t;
   }
 
   /** Refs the sockets while calls are in progress (`on`), unrefs them otherwise. */
   setReferenced(on: boolean): void {
-    this.#referenced = on;
     for (const t of this.#transports) refConn(t.conn, on);
   }
 
-  /** The READY transport, or null (hot path: no promise). */
-  readyTransport(): ClientTransport | null {
-    const t = this.#transport;
-    return t !== null && !t.draining ? t : null;
+  // The balancer hears every change after the current task step (grpc-go delivers them through
+  // a serializer), so balancer code never runs inside its own calls into the subchannel.
+  #setState(state: ConnectivityState, error?: StatusError): void {
+    if (this.#state === ConnectivityState.Shutdown) return;
+    if (this.#state === state && state !== ConnectivityState.TransientFailure) return;
+    this.#state = state;
+    // A plain Error for the balancer: a StatusError in a picker would drop calls, even
+    // waitForReady ones (grpc-go: connection errors are not status errors).
+    const update: SubConnState = error === undefined
+      ? { state }
+      : { state, error: new Error(error.rawMessage, { cause: error }) };
+    queueMicrotask(() => {
+      if (this.#state !== ConnectivityState.Shutdown) this.#listener(update);
+    });
+    this.#owner.subchannelChanged(this);
   }
 
-  /** The transport that takes new streams, or null; forgets one that stopped taking them. */
-  currentTransport(): ClientTransport | null {
-    const t = this.#transport;
-    if (t !== null) {
-      if (!t.draining) return t;
-      this.lost(t);
-    }
-    return null;
-  }
-
-  /**
-   * Starts an attempt when IDLE, or in TRANSIENT_FAILURE once the backoff delay has passed
-   * (grpc-go addrConn.connect; what pick_first's ExitIdle asks for).
-   */
-  exitIdle(): void {
-    if (
-      this.#state === ConnectivityState.Idle ||
-      (this.#state === ConnectivityState.TransientFailure && this.#backoffOver())
-    ) {
-      this.#startConnect();
-    }
-  }
-
-  /** grpc-go ClientConn.Connect: leave IDLE now. */
+  /** Starts an attempt if IDLE. grpc-go: `addrConn.connect`. */
   connect(): void {
-    if (this.#closed) return;
-    const t = this.#transport;
-    if (t !== null && t.draining) this.lost(t);
-    this.exitIdle();
-  }
-
-  #startConnect(): void {
-    if (this.#closed || this.#state === ConnectivityState.Connecting) return;
-    this.cancelRetry();
-    this.#state = ConnectivityState.Connecting;
+    if (this.#state !== ConnectivityState.Idle) return;
+    this.#setState(ConnectivityState.Connecting);
     this.#attemptDone = this.#tryConnect();
   }
 
-  // grpc-go addrConn.resetTransport / tryAllAddrs / createTransport, for one address.
+  #where(): string {
+    // An abstract unix socket's leading NUL prints as "@" (as `ss` shows it).
+    return this.address.addr.replace(/^\0/, "@");
+  }
+
+  // grpc-go addrConn.resetTransport / createTransport, for one address.
   async #tryConnect(): Promise<void> {
-    const backoffMs = backoffDelay(this.#backoffIdx, this.#opts.backoff);
-    const timeoutMs = Math.max(this.#opts.minConnectTimeoutMs, backoffMs);
+    const opts = this.#owner.opts;
+    const backoffMs = backoffDelay(this.#backoffIdx, opts.backoff);
+    const timeoutMs = Math.max(opts.minConnectTimeoutMs, backoffMs);
     const ac = new AbortController();
     this.#attempt = ac;
-    const where = this.target.kind === "unix" ? this.target.path : this.target.authority;
+    const where = this.#where();
     const timer = setTimeout(() => {
       ac.abort(
         new StatusError(
@@ -160,7 +146,13 @@ export class Subchannel {
     try {
       let conn: RawConn;
       try {
-        conn = await connectRaw(this.target, ac.signal, this.#opts.credentials);
+        conn = await dialAddress(
+          this.address,
+          this.#owner.proxy,
+          ac.signal,
+          this.#owner.opts.credentials,
+          this.#owner.tlsServerName,
+        );
       } catch (err) {
         if (ac.signal.aborted) throw ac.signal.reason;
         throw new StatusError(Code.Unavailable, `Cannot connect to ${where}: ${errorText(err)}`, {
@@ -175,15 +167,22 @@ export class Subchannel {
         }
         throw ac.signal.reason;
       }
-      const tt = new ClientTransport(conn, this.#opts.transport);
+      const tt = new ClientTransport(conn, opts.transport, { keepalive: this.#owner.keepalive });
       t = tt;
-      tt.onDrain = () => this.lost(tt);
+      tt.onDrain = () => {
+        if (tt.tooManyPings) this.#owner.tooManyPings(tt);
+        this.lost(tt);
+      };
       tt.onClose = () => {
         this.#transports.delete(tt);
+        this.#owner.trackTransport(tt, this, false);
+        if (tt.tooManyPings) this.#owner.tooManyPings(tt);
+        this.#logClosed(tt, where);
         this.lost(tt);
       };
       this.#transports.add(tt);
-      if (!this.#referenced) refConn(conn, false);
+      this.#owner.trackTransport(tt, this, true);
+      if (!this.#owner.referenced) refConn(conn, false);
       tt.begin();
       const onAbort = () => tt.close(ac.signal.reason);
       ac.signal.addEventListener("abort", onAbort, { once: true });
@@ -197,7 +196,7 @@ export class Subchannel {
       clearTimeout(timer);
       this.#attempt = null;
       t?.close(StatusError.from(err));
-      if (this.#closed) return;
+      if (this.#state === ConnectivityState.Shutdown) return;
       const e = err instanceof StatusError && err.code === Code.Unavailable
         ? err
         : new StatusError(Code.Unavailable, `Cannot connect to ${where}: ${errorText(err)}`, {
@@ -205,70 +204,102 @@ export class Subchannel {
         });
       this.#lastError = e;
       // grpc-go addrConn.createTransport logs the failure too; callers see it as UNAVAILABLE.
-      this.#opts.logger.info(`grpc: ${e.rawMessage}`);
+      this.#owner.opts.logger.info(`grpc: ${e.rawMessage}`);
       this.#backoffIdx++;
-      this.#state = ConnectivityState.TransientFailure;
-      // grpc-go: the backoff timer starts when the attempt has failed.
-      this.#retryAt = Date.now() + backoffMs;
-      this.listener.onFailure(e);
+      this.#setState(ConnectivityState.TransientFailure, e);
+      // grpc-go: the backoff timer starts when the attempt has failed; then IDLE, and the
+      // balancer decides whether to connect again.
+      this.#backoffTimer = setTimeout(() => {
+        this.#backoffTimer = undefined;
+        if (this.#state === ConnectivityState.TransientFailure) {
+          this.#setState(ConnectivityState.Idle);
+        }
+      }, Math.min(backoffMs, MAX_TIMER_MS));
+      if (!this.#owner.referenced) Deno.unrefTimer(this.#backoffTimer);
       return;
     }
     clearTimeout(timer);
     this.#attempt = null;
-    if (this.#closed) {
+    if (this.#state === ConnectivityState.Shutdown) {
       t.close(closingError());
       return;
     }
     this.#transport = t;
-    this.#state = ConnectivityState.Ready;
     this.#backoffIdx = 0;
     this.#lastError = null;
-    this.listener.onReady(t);
-  }
-
-  /** Reconnects when the backoff delay has passed, if calls still wait then. */
-  scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.#closed) return;
-    const ms = Math.max(0, this.#retryAt - Date.now());
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.listener.hasWaiting() && this.#state === ConnectivityState.TransientFailure) {
-        this.#startConnect();
-      }
-    }, Math.min(ms, MAX_TIMER_MS));
-  }
-
-  /** Stops the backoff timer (no call waits any more). */
-  cancelRetry(): void {
-    if (this.#retryTimer !== undefined) {
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
+    const service = this.#owner.healthCheckServiceName;
+    if (service === undefined) {
+      this.#setState(ConnectivityState.Ready);
+      return;
     }
+    // gRFC A17: READY only once the health service says SERVING.
+    const hc = new AbortController();
+    this.#health = hc;
+    const tt = t;
+    watchHealth(tt, this.#owner.headerPrefix(HEALTH_WATCH_PATH), service, hc.signal, (r) => {
+      if (hc.signal.aborted || this.#transport !== tt) return;
+      if (r.healthy) this.#setState(ConnectivityState.Ready);
+      else {
+        this.#lastError = r.error;
+        this.#setState(ConnectivityState.TransientFailure, r.error);
+      }
+    });
   }
 
   /**
-   * The transport `t` stopped taking streams (GOAWAY, closed): forget it, so the next call
-   * connects anew (grpc-go: the addrConn goes IDLE; backoff was reset when it became READY).
+   * The transport `t` stopped taking streams (GOAWAY, closed): forget it and go IDLE, so the
+   * balancer reconnects (grpc-go: the addrConn goes IDLE; backoff was reset when READY).
    */
+  // A connection that ended other than by our close: a protocol violation by the server is a
+  // warning (grpc-go logs its connection errors), a lost or closed connection is info (the
+  // calls on it fail UNAVAILABLE with the cause, and the balancer reconnects).
+  #logClosed(t: ClientTransport, where: string): void {
+    const reason = t.closeReason;
+    if (reason === null || this.#state === ConnectivityState.Shutdown) return;
+    if (reason.rawMessage.startsWith("Connection error:")) {
+      this.#owner.opts.logger.warning(
+        `grpc: closed the connection to ${where}: ${reason.rawMessage}`,
+      );
+    } else {
+      this.#owner.opts.logger.info(`grpc: connection to ${where} ended: ${reason.rawMessage}`);
+    }
+  }
+
   lost(t: ClientTransport): void {
     if (t !== this.#transport) return;
     this.#transport = null;
-    if (this.#state === ConnectivityState.Ready) this.#state = ConnectivityState.Idle;
+    this.#health?.abort();
+    this.#health = null;
+    if (this.#state !== ConnectivityState.Shutdown) this.#setState(ConnectivityState.Idle);
   }
 
-  /** Shuts down: stops the attempt and the backoff timer, closes every transport with `err`. */
-  async shutdown(err: StatusError): Promise<void> {
-    if (this.#closed) {
+  /** Shuts down for good; open streams may finish. grpc-go: `SubConn.Shutdown`. */
+  shutdown(): void {
+    void this.close(closingError(), true);
+  }
+
+  /**
+   * Shuts down: stops the attempt and the backoff timer; transports drain (`graceful`, open
+   * streams finish) or close now with `err`.
+   */
+  async close(err: StatusError, graceful = false): Promise<void> {
+    if (this.#state === ConnectivityState.Shutdown) {
       await this.#attemptDone;
       return;
     }
-    this.#closed = true;
     this.#state = ConnectivityState.Shutdown;
-    this.cancelRetry();
+    if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer);
+    this.#backoffTimer = undefined;
     this.#attempt?.abort(err);
+    this.#health?.abort();
+    this.#health = null;
     this.#transport = null;
+    this.#owner.subchannelChanged(this);
     const ts = [...this.#transports];
-    for (const t of ts) t.close(err);
+    for (const t of ts) {
+      if (graceful) t.drain();
+      else t.close(err);
+    }
     await this.#attemptDone;
     await Promise.all(ts.map((t) => t.closed));
   }

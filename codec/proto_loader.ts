@@ -214,6 +214,82 @@ export function loadProtoSync(
   return finishLoad(loader, codecOptions);
 }
 
+/** What the code generator loads: the root (types unresolved), every file, the entries' names. */
+export interface LoadedFiles {
+  readonly root: Root;
+  /** Every file loaded, each after its imports. */
+  readonly files: readonly ProtoSourceFile[];
+  /** The entry files' names as importers write them (relative to their include directory). */
+  readonly entries: readonly string[];
+}
+
+/**
+ * Loads several entry files into one root with loadProto's import lookup, keeping comments
+ * (`//` and `/* *\/` as well as doc comments) on the parsed objects. For the code generator.
+ */
+export function loadFilesSync(
+  paths: readonly string[],
+  options: { readonly includeDirs?: readonly string[]; readonly keepCase?: boolean },
+): LoadedFiles {
+  const state: LoadState = {
+    root: new protobuf.Root(),
+    includeDirs: (options.includeDirs ?? []).map((dir) => resolve(dir)),
+    parseOptions: { keepCase: options.keepCase ?? DEFAULT_KEEP_CASE, alternateCommentMode: true },
+    loaded: new Set(),
+    files: [],
+    names: new Map(),
+  };
+  const entries: string[] = [];
+  for (const input of paths) {
+    const path = resolve(input);
+    if (state.loaded.has(path)) {
+      entries.push(state.names.get(path)!);
+      continue;
+    }
+    const generator = loadEntryFile(state, path);
+    let step = generator.next();
+    while (!step.done) step = generator.next(readProtoFileSync(step.value));
+    entries.push(state.names.get(path)!);
+  }
+  stampFileNames(state);
+  return { root: state.root, files: state.files, entries };
+}
+
+// protobufjs stamps parsed objects with the path they were parsed from, and bundled ones with
+// nothing: give every top-level declaration its file's name as importers write it.
+function stampFileNames(state: LoadState): void {
+  const wellKnown = new Map<string, string>();
+  for (const file of state.files) {
+    if (file.source !== undefined) continue;
+    for (const name of WELL_KNOWN_FILES[file.name]?.names ?? []) wellKnown.set(name, file.name);
+  }
+  const hasDescriptor = state.files.some((f) => f.name === "google/protobuf/descriptor.proto");
+  const visit = (ns: protobuf.Namespace, pkg: string) => {
+    for (const object of ns.nestedArray) {
+      const isType = object instanceof protobuf.Type || object instanceof protobuf.Enum ||
+        object instanceof protobuf.Service;
+      if (isType) {
+        if (object.filename) object.filename = state.names.get(object.filename) ?? object.filename;
+        else if (pkg === "google.protobuf") {
+          object.filename = wellKnown.get(object.name) ??
+            (hasDescriptor ? "google/protobuf/descriptor.proto" : null);
+        }
+        if (object instanceof protobuf.Type) stampNested(object, object.filename);
+      } else if (object instanceof protobuf.Namespace) {
+        visit(object, pkg === "" ? object.name : `${pkg}.${object.name}`);
+      }
+    }
+  };
+  visit(state.root, "");
+}
+
+function stampNested(type: protobuf.Namespace, filename: string | null): void {
+  for (const object of type.nestedArray) {
+    object.filename = filename;
+    if (object instanceof protobuf.Namespace) stampNested(object, filename);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loading files
 //
@@ -229,6 +305,11 @@ const EXTRA_BUNDLED: Readonly<Record<string, INamespace>> = {
   "google/protobuf/source_context.proto": sourceContextJson as INamespace,
   "google/protobuf/type.proto": typeJson as INamespace,
 };
+
+/** The protobufjs JSON of a well-known file (`google/protobuf/timestamp.proto`), or null. */
+export function bundledProto(name: string): INamespace | null {
+  return bundled(name)?.[1] ?? null;
+}
 
 function bundled(target: string): [name: string, json: INamespace] | null {
   // Like protobufjs Root.load: any path ending in google/protobuf/<file> names the bundled file.
@@ -296,7 +377,7 @@ function finishLoad(
 interface LoadState {
   readonly root: Root;
   readonly includeDirs: readonly string[];
-  readonly parseOptions: { readonly keepCase: boolean };
+  readonly parseOptions: { readonly keepCase: boolean; readonly alternateCommentMode?: boolean };
   /** Absolute paths and bundled names already loaded (or being loaded). */
   readonly loaded: Set<string>;
   /** The files loaded so far, each after its imports. */

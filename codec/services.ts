@@ -90,7 +90,71 @@ export function collectServices(
   resolveRoot(root);
   const services: Record<string, ServiceDefinition> = {};
   walk(root, services, options);
-  return services;
+  return new Proxy(services, { get: rememberMisses });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups that miss: `services["KeyValue"]` (no package) is `undefined`, and createClient /
+// addService then receive `undefined`. Throwing on the lookup would break `await loadProto()`
+// (which reads `.then`) and `services[x] ?? y`, so a miss is only remembered, until the current
+// synchronous run ends, for the error that follows it.
+
+interface Miss {
+  readonly key: string;
+  readonly available: readonly string[];
+}
+let lastMiss: Miss | undefined;
+
+function rememberMisses(
+  target: Record<string, ServiceDefinition>,
+  key: string | symbol,
+  receiver: unknown,
+): unknown {
+  if (typeof key === "string" && key !== "then" && !(key in target)) {
+    const miss = { key, available: Object.keys(target) };
+    lastMiss = miss;
+    queueMicrotask(() => {
+      if (lastMiss === miss) lastMiss = undefined;
+    });
+  }
+  return Reflect.get(target, key, receiver);
+}
+
+/**
+ * The error for a service definition that is not one: `undefined` (a lookup that missed) or
+ * another value. Names the key that missed and the keys there are, when the lookup just happened.
+ * @param context "Cannot create client" or "Cannot add service".
+ */
+export function notAServiceError(context: string, service: unknown): TypeError {
+  if (service !== undefined && service !== null) {
+    return new TypeError(
+      `${context}: service is not a service definition (got ${typeof service}); use one from loadProto()`,
+    );
+  }
+  const miss = lastMiss;
+  if (miss === undefined) {
+    return new TypeError(
+      `${context}: service is ${service}. loadProto() keys services by their full name, with the package: services["helloworld.Greeter"]`,
+    );
+  }
+  const key = JSON.stringify(miss.key);
+  const suffix = `.${miss.key}`;
+  const match = miss.available.filter((name) => name.endsWith(suffix));
+  const hint = match.length === 1 ? `; did you mean services[${JSON.stringify(match[0])}]?` : "";
+  const list = miss.available.length === 0
+    ? "none were loaded"
+    : `the services are ${miss.available.map((n) => JSON.stringify(n)).join(", ")}`;
+  return new TypeError(
+    `${context}: service is undefined: there is no service ${key} (keys are full names, with the package); ${list}${hint}`,
+  );
+}
+
+/** Whether `service` looks like a {@linkcode ServiceDefinition}. */
+export function isServiceDefinition(service: unknown): service is ServiceDefinition {
+  return typeof service === "object" && service !== null &&
+    typeof (service as ServiceDefinition).name === "string" &&
+    typeof (service as ServiceDefinition).methods === "object" &&
+    (service as ServiceDefinition).methods !== null;
 }
 
 function walk(

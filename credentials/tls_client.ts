@@ -16,6 +16,10 @@ const ALPN_H2 = "h2";
 export interface TlsDialTarget {
   readonly hostname: string;
   readonly port: number;
+  /** Whether the TCP connection goes through an HTTP CONNECT proxy. */
+  readonly proxied?: boolean;
+  /** Opens the TCP connection (directly or through the proxy) with TCP_NODELAY set. */
+  readonly connectTcp?: () => Promise<Deno.TcpConn>;
 }
 
 /**
@@ -60,11 +64,17 @@ async function viaStartTls(
 ): Promise<RawConn> {
   let tcp: Deno.TcpConn;
   try {
-    tcp = await Deno.connect({ hostname: t.hostname, port: t.port, signal });
+    if (t.connectTcp !== undefined) {
+      tcp = await t.connectTcp();
+    } else {
+      tcp = await Deno.connect({ hostname: t.hostname, port: t.port, signal });
+      tcp.setNoDelay(true);
+      // grpc-go dials with SO_KEEPALIVE on (OS intervals), TLS or not.
+      tcp.setKeepAlive(true);
+    }
   } catch (err) {
     throw new TcpConnectError("connect", { cause: err });
   }
-  tcp.setNoDelay(true);
   const conn = await Deno.startTls(tcp, {
     hostname: name,
     caCerts: o.caCerts,
@@ -98,6 +108,13 @@ function viaNodeTls(
   signal: AbortSignal,
 ): Promise<RawConn> {
   const name = o.serverName ?? t.hostname;
+  if (t.proxied) {
+    // node:tls dials its own socket; a Deno.TcpConn from the CONNECT tunnel cannot be handed to
+    // it.
+    return Promise.reject(
+      new Error("a client certificate (mutual TLS) through an HTTP CONNECT proxy is not supported"),
+    );
+  }
   return new Promise((resolve, reject) => {
     const sock = nodeTls.connect({
       host: t.hostname,
@@ -126,6 +143,7 @@ function viaNodeTls(
         return;
       }
       sock.setNoDelay(true);
+      sock.setKeepAlive(true);
       resolve(new SocketConn(sock));
     };
     const cleanup = () => {

@@ -352,6 +352,8 @@ class NodeTlsListener implements ServerListener {
         raw.destroy();
         return;
       }
+      // TCP keepalive (OS intervals), as on plaintext connections.
+      raw.setKeepAlive(true);
       const h = new NodeHandshaker(raw, clientAuth);
       this.#pending.set(raw, h);
       const w = this.#waiters.shift();

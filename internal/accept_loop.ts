@@ -1,5 +1,6 @@
 // grpc-go Server.Serve's accept loop: on a temporary accept error (too many open files, …) retry
-// after 5 ms, doubling to a 1 s cap, reset after a good accept; the delay races the quit event so
+// after 5 ms, doubling to a 1 s cap, reset after a good accept (each retry reported to onRetry,
+// which the server logs as grpc-go does: "Accept error: …; retrying in …"); the delay races the quit event so
 // stop() ends it at once. A non-temporary error ends the loop with that error, unless quit has
 // fired (the listener was closed by stop()), which ends it quietly.
 
@@ -30,6 +31,7 @@ export async function acceptLoop<C>(
   handle: (conn: C) => void,
   quit: OnceEvent,
   delay: DelayFn = defaultDelay,
+  onRetry?: (err: unknown, delayMs: number) => void,
 ): Promise<void> {
   let tempDelay = 0;
   while (!quit.hasFired()) {
@@ -42,6 +44,7 @@ export async function acceptLoop<C>(
       tempDelay = tempDelay === 0
         ? ACCEPT_BACKOFF_START_MS
         : Math.min(tempDelay * 2, ACCEPT_BACKOFF_MAX_MS);
+      onRetry?.(err, tempDelay);
       try {
         await delay(tempDelay, { signal: quit.signal });
       } catch {

@@ -11,3 +11,9 @@ export function errorMessage(err: unknown): string {
 export function errorText(err: unknown): string {
   return err instanceof StatusError ? err.rawMessage : errorMessage(err);
 }
+
+/** An error with its stack (for logs: where a handler failed), or the value as text. */
+export function errorStack(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return String(err);
+}

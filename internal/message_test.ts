@@ -38,7 +38,10 @@ Deno.test("encodeMessage() checks maxSize after compression, as grpc-go does", (
   assertEquals(encodeMessage(text, big, gzip, 500)[1], true); // 1000 bytes compress to < 500
   const err = statusOf(() => encodeMessage(text, big, undefined, 500));
   assertEquals(err.code, Code.ResourceExhausted);
-  assertEquals(err.rawMessage, "trying to send message larger than max (1000 vs. 500)");
+  assertEquals(
+    err.rawMessage,
+    "Cannot send message: size 1000 exceeds the server's maxSendMessageSize 500",
+  );
 });
 
 Deno.test("encodeMessage() fails INTERNAL when encoding or compressing fails", () => {

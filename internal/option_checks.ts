@@ -45,6 +45,24 @@ export function checkNonNegative(
 }
 
 /**
+ * `v`, a duration in ms > 0 that may be `Infinity` (none, grpc-go's infinity), or `def` when
+ * unset: the keepalive and connection-lifetime options.
+ * @throws {RangeError} When `v` is 0, negative or NaN.
+ */
+export function checkPositiveMs(
+  context: string,
+  name: string,
+  v: number | undefined,
+  def: number,
+): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !(v > 0)) {
+    throw new RangeError(`${context}: ${name} must be > 0 ms or Infinity, got ${v}`);
+  }
+  return v;
+}
+
+/**
  * The compressor of encoding `name`; `undefined` for none (unset or `"identity"`).
  * @throws {RangeError} When no compressor is registered under `name`.
  */

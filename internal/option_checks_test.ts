@@ -3,6 +3,7 @@ import {
   checkCompression,
   checkInt,
   checkNonNegative,
+  checkPositiveMs,
   checkWindows,
   MAX_INT32,
 } from "./option_checks.ts";
@@ -23,6 +24,15 @@ Deno.test("checkNonNegative() takes finite numbers >= 0", () => {
   assertEquals(checkNonNegative("Cannot x", "ms", undefined, 3), 3);
   for (const bad of [-1, NaN, Infinity]) {
     assertThrows(() => checkNonNegative("Cannot x", "ms", bad, 3), RangeError, "ms");
+  }
+});
+
+Deno.test("checkPositiveMs() takes durations > 0 and Infinity (none), defaults when unset", () => {
+  assertEquals(checkPositiveMs("C", "t", undefined, Infinity), Infinity);
+  assertEquals(checkPositiveMs("C", "t", 1.5, 7), 1.5);
+  assertEquals(checkPositiveMs("C", "t", Infinity, 7), Infinity);
+  for (const bad of [0, -1, NaN]) {
+    assertThrows(() => checkPositiveMs("C", "t", bad, 7), RangeError, `C: t must be > 0 ms`);
   }
 });
 

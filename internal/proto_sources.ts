@@ -1,4 +1,5 @@
-// The .proto files a service definition was loaded from, kept beside the definition for server
+// The .proto files a service definition was loaded from (or the descriptors it was generated
+// with), kept beside the definition for server
 // reflection and the code generator (protodesc/ turns them into FileDescriptorProtos).
 
 import type { INamespace } from "protobufjs";
@@ -8,8 +9,12 @@ import type { ServiceDefinition } from "../codec.ts";
 export interface ProtoSourceFile {
   /** Its name as importers write it (`google/protobuf/empty.proto`, `grpc/testing/test.proto`). */
   readonly name: string;
-  /** The .proto text; absent for a well-known file bundled with protobufjs as JSON. */
+  /** The .proto text; absent for a well-known file bundled with protobufjs as JSON, and for a
+   * file that carries its `descriptor`. */
   readonly source?: string;
+  /** The file's encoded FileDescriptorProto, when it came described (generated code, a
+   * protobuf-es service): used as it is. */
+  readonly descriptor?: Uint8Array;
   /** The bundled JSON, for a well-known file. */
   readonly json?: INamespace;
   /** Names of the files it imports, in import order (weak imports last). */

@@ -26,6 +26,7 @@ import type {
   FileOptions,
   ServiceDescriptorProto,
 } from "./descriptor_proto.ts";
+import { decodeFileDescriptorProto } from "./descriptor_proto.ts";
 
 /**
  * Describes `files` (each after the files it imports, as a load records them) as
@@ -36,6 +37,20 @@ import type {
 export function buildFileDescriptors(
   files: readonly ProtoSourceFile[],
 ): FileDescriptorProto[] {
+  // Files that carry their descriptor (generated code, protobuf-es) need no parsing; the others
+  // never import them (a set is one load, or one generated module's files).
+  if (files.some((f) => f.descriptor !== undefined)) {
+    const described = new Map<string, FileDescriptorProto>();
+    for (const f of files) {
+      if (f.descriptor !== undefined && !described.has(f.name)) {
+        described.set(f.name, decodeFileDescriptorProto(f.descriptor));
+      }
+    }
+    const rest = buildFileDescriptors(files.filter((f) => f.descriptor === undefined));
+    for (const fd of rest) described.set(fd.name, fd);
+    const order = [...new Set(files.map((f) => f.name))];
+    return order.map((name) => described.get(name)!);
+  }
   const root = new protobuf.Root();
   const meta = new Map<string, { pkg: string; syntax: string; options: FileOptions }>();
   for (const file of files) {

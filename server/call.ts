@@ -4,8 +4,8 @@
 // processStreamingRPC, and transport.ServerStream's send side).
 
 import type { MethodDefinition } from "../codec.ts";
-import { Code, encodeGrpcMessage, encodeStatusDetails, StatusError } from "../status.ts";
-import { Metadata } from "../metadata.ts";
+import { Code, codeName, encodeGrpcMessage, encodeStatusDetails, StatusError } from "../status.ts";
+import { Metadata, type MetadataInit } from "../metadata.ts";
 import {
   type Compressor,
   getCompressor,
@@ -13,10 +13,13 @@ import {
   supportedEncodings,
 } from "../compression.ts";
 import { encodeBinaryHeader } from "../internal/headers.ts";
+import { errorText } from "../internal/error_message.ts";
 import { decodeMessage, encodeMessage } from "../internal/message.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
+import { errorMessage, errorStack } from "../internal/error_message.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
 import type { CancelListener, ServerStream } from "../transport/http2_server.ts";
+import { ErrorCode } from "../transport/frame.ts";
 import type {
   BidiStreamingHandler,
   ClientStreamingHandler,
@@ -128,20 +131,18 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     }
   }
 
-  setHeader(md: Metadata): void {
+  setHeader(md: Metadata | MetadataInit): void {
     if (this.#s.headersSent) return;
-    if (this.#headerMd === undefined) this.#headerMd = md.clone();
-    else for (const [k, v] of md) this.#headerMd.append(k, v);
+    this.#headerMd = addMetadata(this.#headerMd, md);
   }
 
-  sendHeader(md?: Metadata): void {
+  sendHeader(md?: Metadata | MetadataInit): void {
     if (md !== undefined) this.setHeader(md);
     this.#sendHeaders();
   }
 
-  setTrailer(md: Metadata): void {
-    if (this.#trailerMd === undefined) this.#trailerMd = md.clone();
-    else for (const [k, v] of md) this.#trailerMd.append(k, v);
+  setTrailer(md: Metadata | MetadataInit): void {
+    this.#trailerMd = addMetadata(this.#trailerMd, md);
   }
 
   setCompression(encoding: string): void {
@@ -212,30 +213,50 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       : new StatusError(Code.Canceled, "context canceled");
   }
 
-  // Sends trailers with the call's status (once).
+  // Sends trailers with the call's status (once). Never throws, and always ends the stream:
+  // a status that cannot be sent as it is (details whose code is no int32, metadata that is not
+  // a Metadata…) goes out as INTERNAL naming the cause; should even that fail, RST_STREAM.
+  // Before, such a call stayed open for ever, holding up gracefulStop.
   #finish(err: StatusError | null): void {
     if (this.#done) return;
     this.#done = true;
     this.#deadlines.remove(this);
     const s = this.#s;
     if (s.cancelled) return;
-    const extra: string[] = [];
-    if (!s.headersSent) {
-      // Trailers-only: response metadata goes into the one block.
-      if (this.#encoding !== undefined && err === null) extra.push("grpc-encoding", this.#encoding);
-      this.#headerMd?.appendTo(extra);
+    let code: number, message: string, extra: string[];
+    try {
+      extra = [];
+      if (!s.headersSent) {
+        // Trailers-only: response metadata goes into the one block.
+        if (this.#encoding !== undefined && err === null) {
+          extra.push("grpc-encoding", this.#encoding);
+        }
+        this.#headerMd?.appendTo(extra);
+      }
+      this.#trailerMd?.appendTo(extra);
+      if (err === null) {
+        code = Code.OK;
+        message = "";
+      } else {
+        code = err.code;
+        message = encodeGrpcMessage(err.rawMessage);
+        err.metadata.appendTo(extra);
+        if (err.details.length > 0) {
+          const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
+          extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
+        }
+      }
+    } catch (cause) {
+      const what = err === null ? "OK" : codeName(err.code);
+      code = Code.Internal;
+      message = encodeGrpcMessage(`Cannot send status ${what}: ${errorText(cause)}`);
+      extra = [];
     }
-    this.#trailerMd?.appendTo(extra);
-    if (err === null) {
-      s.sendTrailers(Code.OK, "", extra);
-      return;
+    try {
+      s.sendTrailers(code, message, extra);
+    } catch {
+      s.transport.resetStream(s, ErrorCode.INTERNAL_ERROR);
     }
-    err.metadata.appendTo(extra);
-    if (err.details.length > 0) {
-      const bin = encodeStatusDetails(err.code, err.rawMessage, err.details);
-      extra.push("grpc-status-details-bin", encodeBinaryHeader(bin));
-    }
-    s.sendTrailers(err.code, encodeGrpcMessage(err.rawMessage), extra);
   }
 
   /** Runs a unary handler through the interceptor chain. */
@@ -250,6 +271,7 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       if (ics.length === 0) res = await handler(req, this);
       else res = await chainUnary(ics, { method: this.#m }, handler)(req, this);
       if (this.#done) return;
+      checkReturned(this.#m, res);
       await this.sendMsg(res);
       this.#finish(null);
     } catch (err) {
@@ -275,13 +297,31 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     }
   }
 
-  // Ends the call with the handler's error. Never throws: a status that cannot be sent (say, a
-  // code that cannot be encoded) must not become an unhandled rejection.
+  // Ends the call with the handler's error (#finish never throws).
   #fail(err: unknown): void {
+    if (this.#done || this.#s.cancelled) {
+      // The call is over (deadline, cancellation, a status already sent): nobody receives this
+      // error, so it is logged, unless it is just the handler seeing that end (the abort
+      // reason); a status (often the end itself, as a failed receive) is only info.
+      if (err instanceof StatusError) {
+        this.#opts.logger.info(
+          `grpc: the handler for ${this.#m.path} ended after its call with ${err.message}`,
+        );
+      } else if (!isAbortReason(err)) {
+        this.#opts.logger.warning(
+          `grpc: the handler for ${this.#m.path} failed after its call ended: ${errorStack(err)}`,
+        );
+      }
+      this.#finish(null); // a no-op: keeps the call's bookkeeping in one place
+      return;
+    }
     try {
       this.#finish(toStatusError(err));
-    } catch {
+    } catch (e) {
       // #end() below still releases the handler slot.
+      this.#opts.logger.warning(
+        `grpc: could not send the status of ${this.#m.path}: ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -306,24 +346,60 @@ async function runStreamHandler(
       throw new StatusError(Code.Internal, "grpc: server received no request message");
     }
     const out = (handler as ServerStreamingHandler)(req, ctx);
-    await sendAll(out, stream);
+    await sendAll(m, out, stream);
     return;
   }
   const requests = requestIterable(stream);
   if (!m.responseStream) {
     const res = await (handler as ClientStreamingHandler)(requests, ctx);
+    checkReturned(m, res);
     await stream.sendMsg(res);
     return;
   }
-  await sendAll((handler as BidiStreamingHandler)(requests, ctx), stream);
+  await sendAll(m, (handler as BidiStreamingHandler)(requests, ctx), stream);
 }
 
-async function sendAll(out: AsyncIterable<unknown> | Iterable<unknown>, stream: ServerCallStream) {
+// A unary or client-streaming handler that returned nothing: say so, rather than the codec's
+// "object expected" (a response type without fields encodes from `undefined` and is let through).
+function checkReturned(m: MethodDefinition, res: unknown): void {
+  if (res !== undefined && res !== null) return;
+  try {
+    m.responseCodec.encode(res);
+  } catch (err) {
+    throw new StatusError(
+      Code.Internal,
+      `grpc: the handler for ${m.path} returned ${res}: return the response message, or throw a StatusError`,
+      { cause: err },
+    );
+  }
+}
+
+async function sendAll(
+  m: MethodDefinition,
+  out: unknown,
+  stream: ServerCallStream,
+) {
+  if (!isIterable(out)) {
+    // An `async` (not `async function*`) or plain function: the call would die with
+    // "out is not async iterable".
+    const got = out instanceof Promise ? "a Promise" : out === null ? "null" : typeof out;
+    throw new StatusError(
+      Code.Internal,
+      `grpc: the handler for ${m.path} returned ${got}, not an iterable: a streaming handler is an async generator, async function* ${m.localName}(${
+        m.requestStream ? "requests" : "request"
+      }, ctx) { yield response; }`,
+    );
+  }
   const signal = stream.context.signal;
   for await (const res of out) {
     if (signal.aborted) break;
     await stream.sendMsg(res);
   }
+}
+
+function isIterable(x: unknown): x is AsyncIterable<unknown> | Iterable<unknown> {
+  return typeof x === "object" && x !== null &&
+    (Symbol.asyncIterator in x || Symbol.iterator in x);
 }
 
 async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknown> {
@@ -332,6 +408,19 @@ async function* requestIterable(stream: ServerCallStream): AsyncGenerator<unknow
     if (m === null) return;
     yield m;
   }
+}
+
+// What a handler throws when ctx.signal told it the call ended: the abort reason.
+function isAbortReason(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
+}
+
+// Adds `md` to `into` (a copy of `md` when there is none yet): a Metadata or what its
+// constructor takes, such as a plain object.
+function addMetadata(into: Metadata | undefined, md: Metadata | MetadataInit): Metadata {
+  if (into === undefined) return md instanceof Metadata ? md.clone() : new Metadata(md);
+  for (const [k, v] of md instanceof Metadata ? md : new Metadata(md)) into.append(k, v);
+  return into;
 }
 
 function toStatusError(err: unknown): StatusError {

@@ -1,14 +1,44 @@
 // Server options: ServerOptions, their defaults and checks, and the transport's view of them
 // (grpc-go server.go's serverOptions and defaultServerOptions).
 
-import { checkCompression, checkInt, checkWindows, MAX_INT32 } from "../internal/option_checks.ts";
+import {
+  checkCompression,
+  checkInt,
+  checkPositiveMs,
+  checkWindows,
+  MAX_INT32,
+} from "../internal/option_checks.ts";
 import type { ServerTransportOptions } from "../transport/http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS } from "../transport/connection.ts";
 import * as D from "../transport/defaults.ts";
+import { SYSTEM_CLOCK } from "../transport/keepalive.ts";
 import { defaultLogger, type Logger } from "../logger.ts";
 import type { StreamServerInterceptor, UnaryServerInterceptor } from "./interceptors.ts";
 
-/** Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's. */
+/**
+ * Options of {@linkcode Server}. Every field is optional; defaults are grpc-go's.
+ *
+ * @example Limits, keepalive enforcement, compression and an interceptor
+ * ```ts
+ * import { Server, type ServerOptions } from "@seed/grpc";
+ *
+ * const options: ServerOptions = {
+ *   maxReceiveMessageSize: 16 * 1024 * 1024, // accept requests up to 16 MiB
+ *   maxConcurrentStreams: 1000,
+ *   keepaliveEnforcementPolicy: { minTimeMs: 60_000, permitWithoutStream: true },
+ *   compression: "gzip", // when the client accepts it
+ *   unaryInterceptors: [async (request, ctx, _info, handler) => {
+ *     const started = performance.now();
+ *     try {
+ *       return await handler(request, ctx);
+ *     } finally {
+ *       console.log(ctx.method, performance.now() - started);
+ *     }
+ *   }],
+ * };
+ * await using _server = new Server(options);
+ * ```
+ */
 export interface ServerOptions {
   /**
    * Largest request message in bytes (after decompression); larger fails RESOURCE_EXHAUSTED.
@@ -17,7 +47,8 @@ export interface ServerOptions {
    */
   maxReceiveMessageSize?: number;
   /**
-   * Largest response message in bytes; larger fails RESOURCE_EXHAUSTED. grpc-go: MaxSendMsgSize.
+   * Largest response message in bytes, as sent (after compression); larger fails
+   * RESOURCE_EXHAUSTED. grpc-go: MaxSendMsgSize.
    * @default {2147483647}
    */
   maxSendMessageSize?: number;
@@ -51,7 +82,10 @@ export interface ServerOptions {
    * @default {16777216}
    */
   maxHeaderListSize?: number;
-  /** Keepalive enforcement against PING floods. grpc-go: KeepaliveEnforcementPolicy. */
+  /**
+   * Keepalive enforcement against PING floods. grpc-go: KeepaliveEnforcementPolicy.
+   * @default {minTimeMs: 300000, permitWithoutStream: false}
+   */
   keepaliveEnforcementPolicy?: {
     /**
      * Minimum time between client pings, in ms; closer pings are strikes, and the third strike
@@ -65,9 +99,52 @@ export interface ServerOptions {
      */
     permitWithoutStream?: boolean;
   };
-  /** Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor. */
+  /**
+   * Connection lifetime and server pings. grpc-go: KeepaliveParams (keepalive.ServerParameters);
+   * same field names as the client's `keepalive`. Durations in ms; `Infinity` means none.
+   */
+  keepaliveParams?: {
+    /**
+     * A connection with no call for this long is ended gracefully (GOAWAY "max_idle", drain).
+     * grpc-go: MaxConnectionIdle.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionIdleMs?: number;
+    /**
+     * A connection this old (±10% random jitter) is ended gracefully (GOAWAY "max_age", drain),
+     * so clients reconnect and spread over new servers. grpc-go: MaxConnectionAge.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionAgeMs?: number;
+    /**
+     * After `maxConnectionAgeMs`, calls still running get this long, then the connection is
+     * closed. grpc-go: MaxConnectionAgeGrace.
+     * @default {Infinity} (grpc-go: infinity)
+     */
+    maxConnectionAgeGraceMs?: number;
+    /**
+     * After this long without reading anything from a client, the server PINGs it; values
+     * below 1000 become 1000. grpc-go: Time.
+     * @default {7200000} (2 h; grpc-go: 2 h)
+     */
+    timeMs?: number;
+    /**
+     * When nothing is read within this long after that PING, the connection is closed (a dead
+     * or silent client is freed). grpc-go: Timeout.
+     * @default {20000} (grpc-go: 20 s)
+     */
+    timeoutMs?: number;
+  };
+  /**
+   * Unary interceptors; the first is the outermost. grpc-go: ChainUnaryInterceptor.
+   * @default {[]}
+   */
   unaryInterceptors?: UnaryServerInterceptor[];
-  /** Stream interceptors; the first is the outermost. grpc-go: ChainStreamInterceptor. */
+  /**
+   * Stream interceptors (client, server and bidi streaming); the first is the outermost.
+   * grpc-go: ChainStreamInterceptor.
+   * @default {[]}
+   */
   streamInterceptors?: StreamServerInterceptor[];
   /**
    * Encoding for responses (e.g. `"gzip"`), used when the client accepts it. Without it, a
@@ -81,14 +158,18 @@ export interface ServerOptions {
    */
   compressionMinSize?: number;
   /**
-   * Where the server reports what it cannot tell a caller: failed TLS handshakes (warning),
-   * clients that did not negotiate `h2`. grpc-go: grpclog.
+   * Where the server reports what it cannot tell a caller. Warnings: failed TLS handshakes,
+   * clients that did not negotiate `h2`, temporary accept errors (with the retry delay),
+   * connections that fail to set up (bad preface, handshake deadline) or break the protocol
+   * (GOAWAY with an error), a handler's error after its call ended (with its stack), a failing
+   * `onGracefulStop` hook. Info: connections lost or closed by the client, a status a handler
+   * threw after its call ended. grpc-go: grpclog.
    * @default {defaultLogger} (warnings and errors to stderr)
    */
   logger?: Logger;
 }
 
-/** Server options after defaults and checks, as {@linkcode resolveServerOptions} returns them. */
+/** Server options after defaults and checks, as resolveServerOptions returns them. */
 export interface ResolvedServerOptions {
   /** See {@linkcode ServerOptions.maxReceiveMessageSize}. */
   readonly maxReceiveMessageSize: number;
@@ -114,6 +195,14 @@ export interface ResolvedServerOptions {
   readonly keepaliveMinTimeMs: number;
   /** See `keepaliveEnforcementPolicy.permitWithoutStream` in {@linkcode ServerOptions}. */
   readonly permitKeepaliveWithoutStream: boolean;
+  /** See `keepaliveParams` in {@linkcode ServerOptions}; every field set (`Infinity`: none). */
+  readonly keepaliveParams: Readonly<{
+    maxConnectionIdleMs: number;
+    maxConnectionAgeMs: number;
+    maxConnectionAgeGraceMs: number;
+    timeMs: number;
+    timeoutMs: number;
+  }>;
   /** See {@linkcode ServerOptions.unaryInterceptors}. */
   readonly unaryInterceptors: readonly UnaryServerInterceptor[];
   /** See {@linkcode ServerOptions.streamInterceptors}. */
@@ -126,18 +215,11 @@ export interface ResolvedServerOptions {
 const SERVER = "Cannot create server";
 
 /**
- * Resolves and checks server options once, filling in grpc-go's defaults.
+ * Resolves and checks server options once, filling in grpc-go's defaults (the Server
+ * constructor's first step; not exported from mod.ts).
  * @param o The options as given.
  * @returns A frozen object with every option set.
  * @throws {RangeError} When a value is out of range.
- * @example The defaults
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { resolveServerOptions } from "@seed/grpc";
- * const o = resolveServerOptions({});
- * assertEquals(o.maxReceiveMessageSize, 4 * 1024 * 1024);
- * assertEquals(o.connectionTimeoutMs, 120_000);
- * ```
  */
 export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptions {
   const size = (name: string, v: number | undefined, def: number, min = 0, max = MAX_INT32) =>
@@ -180,9 +262,28 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
       D.KEEPALIVE_MIN_TIME_MS,
     ),
     permitKeepaliveWithoutStream: kp.permitWithoutStream ?? false,
+    keepaliveParams: resolveKeepaliveParams(o.keepaliveParams ?? {}),
     unaryInterceptors: Object.freeze([...(o.unaryInterceptors ?? [])]),
     streamInterceptors: Object.freeze([...(o.streamInterceptors ?? [])]),
     logger: o.logger ?? defaultLogger,
+  });
+}
+
+// grpc-go keepalive.ServerParameters: unset limits are infinity, Time below 1 s becomes 1 s.
+function resolveKeepaliveParams(
+  k: NonNullable<ServerOptions["keepaliveParams"]>,
+): ResolvedServerOptions["keepaliveParams"] {
+  const ms = (name: string, v: number | undefined, def: number) =>
+    checkPositiveMs(SERVER, `keepaliveParams.${name}`, v, def);
+  return Object.freeze({
+    maxConnectionIdleMs: ms("maxConnectionIdleMs", k.maxConnectionIdleMs, Infinity),
+    maxConnectionAgeMs: ms("maxConnectionAgeMs", k.maxConnectionAgeMs, Infinity),
+    maxConnectionAgeGraceMs: ms("maxConnectionAgeGraceMs", k.maxConnectionAgeGraceMs, Infinity),
+    timeMs: Math.max(
+      D.SERVER_KEEPALIVE_MIN_TIME_MS,
+      ms("timeMs", k.timeMs, D.SERVER_KEEPALIVE_TIME_MS),
+    ),
+    timeoutMs: ms("timeoutMs", k.timeoutMs, D.KEEPALIVE_TIMEOUT_MS),
   });
 }
 
@@ -198,5 +299,7 @@ export function transportOptions(o: ResolvedServerOptions): ServerTransportOptio
     maxReceiveMessageSize: o.maxReceiveMessageSize,
     keepaliveMinTimeMs: o.keepaliveMinTimeMs,
     permitKeepaliveWithoutStream: o.permitKeepaliveWithoutStream,
+    keepalive: o.keepaliveParams,
+    clock: SYSTEM_CLOCK,
   });
 }

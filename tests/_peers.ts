@@ -94,7 +94,8 @@ async function installed(): Promise<boolean> {
     await exists(`${PEERS_DIR}node_modules/@grpc/proto-loader/package.json`) &&
     await exists(`${PEERS_DIR}node_modules/grpc-health-check/package.json`) &&
     await exists(`${PEERS_DIR}node_modules/@grpc/reflection/package.json`) &&
-    await exists(`${PEERS_DIR}node_modules/@connectrpc/connect-node/package.json`);
+    await exists(`${PEERS_DIR}node_modules/@connectrpc/connect-node/package.json`) &&
+    await exists(`${PEERS_DIR}node_modules/@bufbuild/protoc-gen-es/package.json`);
 }
 
 async function install(): Promise<void> {

@@ -5,12 +5,13 @@
 
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { delay } from "@std/async/delay";
-import { Code, loadProto, Server, type ServerContext, StatusError } from "@seed/grpc";
+import { Code, loadProto, Server, type ServerContext, serverTls, StatusError } from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { main } from "@seed/grpc/cli";
 import { ensureNodePeers, startNodeServer } from "./_peers.ts";
 import { ROOT } from "./_procs.ts";
+import { testCerts } from "./_certs.ts";
 
 const FIXTURES = `${ROOT}tests/fixtures/protos`;
 
@@ -302,6 +303,32 @@ Deno.test("CLI against our server: list, describe, every call kind, health, erro
         "--plaintext",
       ]);
       assertEquals(deadline.code, Code.DeadlineExceeded);
+      // The same deadline from --service-config's methodConfig (the channel applies it), and an
+      // ipv4: target, which only the channel's resolvers understand.
+      const config = JSON.stringify({
+        loadBalancingConfig: [{ round_robin: {} }],
+        methodConfig: [{ name: [{ service: "wkt.Types" }], timeout: "0.2s" }],
+      });
+      const configured = await cli([
+        "call",
+        `ipv4:${addr}`,
+        "wkt.Types/Echo",
+        "-H",
+        "x-sleep: yes",
+        "--service-config",
+        config,
+        "--plaintext",
+      ]);
+      assertEquals(configured.code, Code.DeadlineExceeded);
+      const badConfig = await cli([
+        "health",
+        addr,
+        "--service-config",
+        '{"methodConfig": 5}',
+        "--plaintext",
+      ]);
+      assertEquals(badConfig.code, Code.InvalidArgument);
+      assertStringIncludes(badConfig.stderr[0], "methodConfig");
       const usage = await cliProcess(["call", addr]);
       assertEquals(usage.code, Code.InvalidArgument);
       assertStringIncludes(usage.stderr[0], "ERROR: INVALID_ARGUMENT");
@@ -411,4 +438,52 @@ Deno.test("CLI against grpc-js with @grpc/reflection: list, describe, call, heal
     const down = await cli(["health", addr, "routeguide.RouteGuide", "--plaintext"]);
     assertEquals([down.code, down.stdout], [Code.Unavailable, ["NOT_SERVING"]]);
   });
+});
+
+Deno.test("CLI over mutual TLS: --cacert, --cert, --key, --servername when dialling an IP", async () => {
+  const certs = await testCerts();
+  const server = new Server();
+  new HealthServer().register(server);
+  registerReflection(server);
+  const creds = serverTls({
+    cert: certs.read("server.pem"),
+    key: certs.read("server.key"),
+    caCerts: [certs.read("ca.pem")],
+  });
+  const listener = await creds.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(listener);
+  const addr = `127.0.0.1:${listener.addr.port}`;
+  const tlsFlags = [
+    "--cacert",
+    certs.path("ca.pem"),
+    "--cert",
+    certs.path("client.pem"),
+    "--key",
+    certs.path("client.key"),
+    "--servername",
+    "foo.test.google.fr",
+  ];
+  try {
+    const health = await cli(["health", addr, ...tlsFlags]);
+    assertEquals([health.code, health.stdout], [0, ["SERVING"]]);
+    const list = await cli(["list", ...tlsFlags, addr]);
+    assertEquals(list.code, 0);
+    assertEquals(list.stdout.includes("grpc.health.v1.Health"), true);
+    // Without the client certificate the server refuses the handshake: UNAVAILABLE.
+    const noCert = await cli(["health", addr, "--cacert", certs.path("ca.pem")]);
+    assertEquals(noCert.code, Code.Unavailable);
+    // The wrong name fails verification.
+    const badName = await cli(["health", addr, ...tlsFlags.slice(0, 6), "--servername", "x.y"]);
+    assertEquals(badName.code, Code.Unavailable);
+    // TLS flags with --plaintext, or --cert without --key: usage errors.
+    assertEquals(
+      (await cli(["health", addr, "--plaintext", ...tlsFlags])).code,
+      Code.InvalidArgument,
+    );
+    const halfPair = await cli(["health", addr, "--cert", certs.path("client.pem")]);
+    assertEquals(halfPair.code, Code.InvalidArgument);
+  } finally {
+    await server.stop();
+    await serving;
+  }
 });

@@ -103,12 +103,13 @@ async function statusOf(p: Promise<unknown>): Promise<StatusError> {
   return err;
 }
 
+/** Polls `cond` until it holds; the 30 s limit is a safety net, not part of the test. */
 function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
   return new Promise((resolve, reject) => {
-    let n = 0;
     const tick = () => {
       if (cond()) return resolve();
-      if (++n > 1000) return reject(new Error(`timed out waiting for ${what}`));
+      if (Date.now() > end) return reject(new Error(`timed out waiting for ${what}`));
       setTimeout(tick, 10);
     };
     tick();
@@ -544,13 +545,25 @@ Deno.test("client ↔ grpc-js: gzip both ways", async () => {
   });
 });
 
+/**
+ * A unix socket path for a peer server that goes away and comes back at the same address. (A TCP
+ * port, free while the server is down, could be taken meanwhile by a test running in parallel.)
+ */
+async function socketPath(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "peer" });
+  return {
+    path: `${dir}/grpc.sock`,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
 Deno.test("client ↔ grpc-js: GOAWAY (tryShutdown) lets the running call finish; the next call reconnects", async () => {
   await ensureNodePeers();
-  const server = await startNodeServer(SERVER);
-  const port = server.port;
+  await using socket = await socketPath();
+  const server = await startNodeServer(SERVER, [`--unix=${socket.path}`]);
   let server2: NodeServer | undefined;
   try {
-    await using conn = newClient(`127.0.0.1:${port}`);
+    await using conn = newClient(`unix:${socket.path}`);
     const c = echoClient(conn);
     assertEquals((await c.Unary({ text: "warm" })).text, "warm");
     let headersSeen!: () => void;
@@ -570,8 +583,8 @@ Deno.test("client ↔ grpc-js: GOAWAY (tryShutdown) lets the running call finish
     assertEquals((await running).text, "slow");
     assertEquals((await collect(stream)).length, 5);
     await stopped;
-    // A new server on the same port: the next call goes to a new connection.
-    server2 = await startNodeServer(SERVER, [`--port=${port}`]);
+    // A new server at the same address: the next call goes to a new connection.
+    server2 = await startNodeServer(SERVER, [`--unix=${socket.path}`]);
     assertEquals((await c.Unary({ text: "again" }, { waitForReady: true })).text, "again");
     assertEquals(conn.getState(), ConnectivityState.Ready);
   } finally {
@@ -582,11 +595,11 @@ Deno.test("client ↔ grpc-js: GOAWAY (tryShutdown) lets the running call finish
 
 Deno.test("client ↔ grpc-js: a server killed mid-call gives UNAVAILABLE; it comes back", async () => {
   await ensureNodePeers();
-  const server = await startNodeServer(SERVER);
-  const port = server.port;
+  await using socket = await socketPath();
+  const server = await startNodeServer(SERVER, [`--unix=${socket.path}`]);
   let server2: NodeServer | undefined;
   try {
-    await using conn = newClient(`127.0.0.1:${port}`, {
+    await using conn = newClient(`unix:${socket.path}`, {
       backoff: { baseDelayMs: 100, maxDelayMs: 200 },
     });
     const c = echoClient(conn);
@@ -611,10 +624,12 @@ Deno.test("client ↔ grpc-js: a server killed mid-call gives UNAVAILABLE; it co
       () => conn.getState() !== ConnectivityState.Connecting,
       "the connection attempt to end",
     );
-    // The server comes back on the same port; a waitForReady call gets through.
+    // The server comes back at the same address (the killed one left its socket file behind);
+    // a waitForReady call gets through.
     const waiting = c.Unary({ text: "back" }, { waitForReady: true, timeoutMs: 30_000 });
     waiting.catch(() => {}); // awaited below
-    server2 = await startNodeServer(SERVER, [`--port=${port}`]);
+    await Deno.remove(socket.path);
+    server2 = await startNodeServer(SERVER, [`--unix=${socket.path}`]);
     assertEquals((await waiting).text, "back");
     assertEquals((await c.Unary({ text: "fast" })).text, "fast");
   } finally {
@@ -625,21 +640,23 @@ Deno.test("client ↔ grpc-js: a server killed mid-call gives UNAVAILABLE; it co
 
 Deno.test("client ↔ grpc-js: waitForReady calls wait through failed attempts until their deadline", async () => {
   await ensureNodePeers();
-  // A free port with nothing on it.
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  await using conn = newClient(`127.0.0.1:${port}`, {
-    backoff: { baseDelayMs: 50, maxDelayMs: 50 },
-  });
-  const c = echoClient(conn);
-  const opts: CallOptions = { waitForReady: true, timeoutMs: 300 };
-  assertEquals((await statusOf(c.Unary({}, opts))).code, Code.DeadlineExceeded);
-  assertEquals((await statusOf(c.Unary({}))).code, Code.Unavailable);
-  const err = await statusOf(dial(`127.0.0.1:${port}`, { block: true }));
-  assertEquals(err.code, Code.Unavailable);
-  const err2 = await statusOf(
-    dial(`127.0.0.1:${port}`, { block: true, signal: AbortSignal.timeout(200) }),
-  );
-  assertEquals(err2.code, Code.DeadlineExceeded);
+  // An address nothing can listen on while the test runs: a socket path in a directory of our
+  // own. (A TCP port that was free a moment ago may be taken by a test running in parallel.)
+  const dir = await Deno.makeTempDir({ prefix: "nothing" });
+  const target = `unix:${dir}/nothing.sock`;
+  try {
+    await using conn = newClient(target, { backoff: { baseDelayMs: 50, maxDelayMs: 50 } });
+    const c = echoClient(conn);
+    const opts: CallOptions = { waitForReady: true, timeoutMs: 300 };
+    assertEquals((await statusOf(c.Unary({}, opts))).code, Code.DeadlineExceeded);
+    assertEquals((await statusOf(c.Unary({}))).code, Code.Unavailable);
+    const err = await statusOf(dial(target, { block: true }));
+    assertEquals(err.code, Code.Unavailable);
+    const err2 = await statusOf(
+      dial(target, { block: true, signal: AbortSignal.timeout(200) }),
+    );
+    assertEquals(err2.code, Code.DeadlineExceeded);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -19,13 +19,13 @@ import {
   defaultLogger,
   loadProto,
   Metadata,
-  resolveServerOptions,
   Server,
   type ServerContext,
   type ServerOptions,
   type ServiceDefinition,
   StatusError,
 } from "@seed/grpc";
+import { resolveServerOptions } from "../server/options.ts";
 import { pipe, type PipeConn } from "../transport/_pipe.ts";
 import { header, RawPeer, req, until } from "../transport/_testing.ts";
 import { ErrorCode, Flag, FrameType } from "../transport/frame.ts";
@@ -154,11 +154,19 @@ Deno.test("resolveServerOptions({}) is grpc-go's defaults, frozen", () => {
     maxHeaderListSize: 16 * 1024 * 1024, // defaultServerMaxHeaderListSize
     keepaliveMinTimeMs: 5 * 60 * 1000, // keepalive.EnforcementPolicy.MinTime
     permitKeepaliveWithoutStream: false,
+    keepaliveParams: {
+      maxConnectionIdleMs: Infinity, // keepalive.ServerParameters: infinity
+      maxConnectionAgeMs: Infinity,
+      maxConnectionAgeGraceMs: Infinity,
+      timeMs: 2 * 60 * 60 * 1000, // defaultServerKeepaliveTime: 2 h
+      timeoutMs: 20_000, // defaultServerKeepaliveTimeout: 20 s
+    },
     unaryInterceptors: [],
     streamInterceptors: [],
     logger: defaultLogger,
   });
   assert(Object.isFrozen(o));
+  assert(Object.isFrozen(o.keepaliveParams));
   assert(Object.isFrozen(o.unaryInterceptors));
   assertEquals(resolveServerOptions(), o);
 });
@@ -189,6 +197,36 @@ Deno.test("resolveServerOptions() keeps given values; a window turns BDP off", (
   assertEquals(o.compressionMinSize, 100);
   assertEquals(resolveServerOptions({ initialConnWindowSize: 65535 }).dynamicWindow, false);
   assertEquals(resolveServerOptions({ compression: "identity" }).compression, undefined);
+});
+
+Deno.test("resolveServerOptions() keepaliveParams: given values kept, timeMs raised to 1 s as grpc-go does", () => {
+  const o = resolveServerOptions({
+    keepaliveParams: {
+      maxConnectionIdleMs: 1000,
+      maxConnectionAgeMs: 2000,
+      maxConnectionAgeGraceMs: 3000,
+      timeMs: 10,
+      timeoutMs: 500,
+    },
+  });
+  assertEquals(o.keepaliveParams, {
+    maxConnectionIdleMs: 1000,
+    maxConnectionAgeMs: 2000,
+    maxConnectionAgeGraceMs: 3000,
+    timeMs: 1000,
+    timeoutMs: 500,
+  });
+  assertEquals(
+    resolveServerOptions({ keepaliveParams: { timeMs: Infinity } }).keepaliveParams.timeMs,
+    Infinity,
+  );
+  for (const bad of [0, -1, NaN]) {
+    assertThrows(
+      () => resolveServerOptions({ keepaliveParams: { maxConnectionAgeMs: bad } }),
+      RangeError,
+      "keepaliveParams.maxConnectionAgeMs",
+    );
+  }
 });
 
 Deno.test("resolveServerOptions() ignores a window under 64 KiB, as grpc-go and the client do", () => {
@@ -350,6 +388,52 @@ Deno.test("Server.stop() ends serve() while the accept loop backs off", async ()
 });
 
 // --- handshake deadline --------------------------------------------------------------------------
+// The deadline's timer is run by hand (HandTimers), so the tests depend on no timing: a
+// handshake that finishes "in time" is one that finished before the test fires the timer.
+
+/** connectionTimeoutMs in these tests: HandTimers takes the timers of exactly this delay. */
+const HANDSHAKE_MS = 7_777;
+
+/**
+ * Replaces setTimeout/clearTimeout while in use: timers of exactly `ms` are held here and run
+ * only by fire() (unless cleared first); every other timer is real.
+ */
+class HandTimers implements Disposable {
+  readonly #ms: number;
+  readonly #held = new Map<number, () => void>();
+  readonly #set = globalThis.setTimeout;
+  readonly #clear = globalThis.clearTimeout;
+  #nextId = -1; // negative: never one of Deno's ids
+  /** Timers of `ms` set so far, cleared or not. */
+  count = 0;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+    const set = this.#set, clear = this.#clear, held = this.#held;
+    globalThis.setTimeout = ((fn: () => void, delay?: number) => {
+      if (delay !== ms) return set(fn, delay);
+      this.count++;
+      const id = this.#nextId--;
+      held.set(id, fn);
+      return id;
+    }) as typeof setTimeout;
+    globalThis.clearTimeout = ((id?: number) => {
+      if (id === undefined || !held.delete(id)) clear(id);
+    }) as typeof clearTimeout;
+  }
+
+  /** Runs every held timer that was not cleared: "the deadline passed". */
+  fire(): void {
+    const fns = [...this.#held.values()];
+    this.#held.clear();
+    for (const fn of fns) fn();
+  }
+
+  [Symbol.dispose](): void {
+    globalThis.setTimeout = this.#set;
+    globalThis.clearTimeout = this.#clear;
+  }
+}
 
 /** Reads until EOF or an error; true if the server closed, false if our safety net did. */
 async function readUntilClosed(conn: Deno.Conn): Promise<boolean> {
@@ -371,44 +455,57 @@ async function readUntilClosed(conn: Deno.Conn): Promise<boolean> {
   return !safety;
 }
 
-Deno.test("Server closes a connection that sends nothing within connectionTimeoutMs", async () => {
-  const server = new Server({ connectionTimeoutMs: 50 });
+/** A server on a real loopback socket with connectionTimeoutMs HANDSHAKE_MS, and a raw client. */
+async function handshakeCase(
+  timers: HandTimers,
+  body: (conn: Deno.Conn) => Promise<void>,
+): Promise<void> {
+  const server = new Server({ connectionTimeoutMs: HANDSHAKE_MS });
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = server.serve(listener);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
   try {
-    assert(await readUntilClosed(conn), "the server never closed the silent connection");
+    await until(() => timers.count === 1, "the server to set the handshake deadline");
+    await body(conn);
   } finally {
     conn.close();
     await server.stop();
     await serving;
   }
+}
+
+Deno.test("Server closes a connection that sends nothing within connectionTimeoutMs", async () => {
+  using timers = new HandTimers(HANDSHAKE_MS);
+  await handshakeCase(timers, async (conn) => {
+    timers.fire();
+    assert(await readUntilClosed(conn), "the server never closed the silent connection");
+  });
 });
 
 Deno.test("Server closes a connection that sends only part of the preface", async () => {
-  const server = new Server({ connectionTimeoutMs: 50 });
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = server.serve(listener);
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  try {
+  using timers = new HandTimers(HANDSHAKE_MS);
+  await handshakeCase(timers, async (conn) => {
     await conn.write(new TextEncoder().encode("PRI * HTTP/2.0\r\n"));
+    timers.fire();
     assert(await readUntilClosed(conn), "the server never closed the stalled connection");
-  } finally {
-    conn.close();
-    await server.stop();
-    await serving;
-  }
+  });
 });
 
 Deno.test("Server keeps a connection whose handshake finished before connectionTimeoutMs", async () => {
-  await using s = pipeServer({ connectionTimeoutMs: 50 }, { unary: (m: unknown) => m });
+  using timers = new HandTimers(HANDSHAKE_MS);
+  await using s = pipeServer(
+    { connectionTimeoutMs: HANDSHAKE_MS },
+    { unary: (m: unknown) => m },
+  );
   const peer = s.connect();
-  await peer.firstSettings();
-  // Several times the handshake deadline later (a late close would show by then), it serves.
-  await new Promise((r) => setTimeout(r, 200));
-  peer.headers(1, req("/t.S/Unary")).message(1, msg("still here"), true).send();
-  const r = await ended(peer, 1);
-  assertEquals(header(r.trailers, "grpc-status"), "0");
+  // A call answered: the handshake is done.
+  peer.headers(1, req("/t.S/Unary")).message(1, msg("first"), true).send();
+  assertEquals(header((await ended(peer, 1)).trailers, "grpc-status"), "0");
+  assertEquals(timers.count, 1);
+  // The handshake deadline passes (had its timer not been cleared, it would close now).
+  timers.fire();
+  peer.headers(3, req("/t.S/Unary")).message(3, msg("still here"), true).send();
+  assertEquals(header((await ended(peer, 3)).trailers, "grpc-status"), "0");
   assertEquals(peer.conn.closedLocally, false);
 });
 

@@ -21,14 +21,26 @@ import {
 } from "./frame.ts";
 import { HpackDecoder } from "./hpack.ts";
 import { pipe, type PipeConn, type PipeOptions } from "./_pipe.ts";
-import { ClientTransport } from "./http2_client.ts";
+import { ClientTransport, type ClientTransportExtras } from "./http2_client.ts";
 import { type ServerStream, ServerTransport, type ServerTransportOptions } from "./http2_server.ts";
 import { DEFAULT_TRANSPORT_OPTIONS, type TransportOptions } from "./connection.ts";
+import { type ServerKeepalive, SYSTEM_CLOCK } from "./keepalive.ts";
+
+/** Server keepalive with every limit off (tests that need one set it). */
+export const NO_SERVER_KEEPALIVE: ServerKeepalive = Object.freeze({
+  maxConnectionIdleMs: Infinity,
+  maxConnectionAgeMs: Infinity,
+  maxConnectionAgeGraceMs: Infinity,
+  timeMs: Infinity,
+  timeoutMs: 20_000,
+});
 
 export const SERVER_OPTS: ServerTransportOptions = Object.freeze({
   ...DEFAULT_TRANSPORT_OPTIONS,
   keepaliveMinTimeMs: 300_000,
   permitKeepaliveWithoutStream: false,
+  keepalive: NO_SERVER_KEEPALIVE,
+  clock: SYSTEM_CLOCK,
 });
 
 /** A valid gRPC request header list (flat). */
@@ -335,13 +347,21 @@ export function grpcFrame(body: Uint8Array, compressed = false): Uint8Array {
   return b;
 }
 
-/** Waits (a macrotask at a time) until `pred()` holds; throws after `turns` tries. */
-export async function until(pred: () => boolean, what = "condition", turns = 500): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (pred()) return;
+/**
+ * Waits (a macrotask at a time) until `pred()` holds; throws once `limitMs` of wall time passed
+ * without it. The limit is a safety net, never the point of a test: it is generous (30 s) so a
+ * busy machine, where each turn can take long, does not fail a test that would pass.
+ */
+export async function until(
+  pred: () => boolean,
+  what = "condition",
+  limitMs = 30_000,
+): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 0));
   }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** Lets queued microtasks and a few macrotasks run (the writer flushes, the reader reads). */
@@ -381,9 +401,10 @@ export async function rawClient(
   opts: Partial<TransportOptions> = {},
   serverSettings: number[] = [],
   pipeOpts: PipeOptions = {},
+  extras: ClientTransportExtras = {},
 ) {
   const [a, b] = pipe(pipeOpts);
-  const client = new ClientTransport(a, { ...DEFAULT_TRANSPORT_OPTIONS, ...opts });
+  const client = new ClientTransport(a, { ...DEFAULT_TRANSPORT_OPTIONS, ...opts }, extras);
   client.begin();
   const peer = new RawPeer(a);
   peer.settings(serverSettings).settingsAck().send();

@@ -84,6 +84,7 @@ const HEADER_BLOCK_BUFFER_SIZE = 1024;
 const PING_BDP = 1;
 const PING_DRAIN = 2;
 const PING_USER = 3;
+const PING_KEEPALIVE = 4;
 
 /** Shared HTTP/2 connection machinery; subclassed by ServerTransport and ClientTransport. */
 export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
@@ -151,6 +152,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   goawayReceived = false;
   /** Called after the connection closed. */
   onClose: (() => void) | undefined;
+  /** Called after every read that returned bytes (keepalive watches read activity). */
+  protected onRead: (() => void) | undefined;
 
   constructor(conn: RawConn, opts: TransportOptions, isServer: boolean) {
     this.conn = conn;
@@ -245,6 +248,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
           this.close(unavailable("Connection closed by peer"));
           return;
         }
+        this.onRead?.();
         const space = buf.length - end;
         end += n;
         // A read that filled all the free space asks for a bigger buffer (bulk transfers), up to
@@ -334,7 +338,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
         break;
       case FrameType.GOAWAY:
         this.goawayReceived = true;
-        this.onGoaway(f.lastStreamId, f.errorCode);
+        this.onGoaway(f.lastStreamId, f.errorCode, goawayDebug(f));
         break;
       case FrameType.WINDOW_UPDATE:
         this.#onWindowUpdate(f);
@@ -665,6 +669,11 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     for (const p of waiting) p.reject(reason);
   }
 
+  /** Sends a keepalive PING (its ACK, like any read, is a sign of life: `onRead`). */
+  protected sendKeepalivePing(): void {
+    this.#writeOurPing(PING_KEEPALIVE);
+  }
+
   /** Sends the drain PING (gracefulStop); `onDrainPingAck` runs on its ACK. */
   protected sendDrainPing(): void {
     this.#writeOurPing(PING_DRAIN);
@@ -953,8 +962,8 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
     endStream: boolean,
     complete: boolean,
   ): void;
-  /** GOAWAY arrived. */
-  protected abstract onGoaway(lastStreamId: number, code: number): void;
+  /** GOAWAY arrived; `debug` is its debug data as ASCII text. */
+  protected abstract onGoaway(lastStreamId: number, code: number, debug: string): void;
   /** Whether `id` names a stream that was never opened (frames on it are PROTOCOL_ERROR). */
   protected abstract isIdleStream(id: number): boolean;
   /** The highest stream id the peer opened that we processed (for GOAWAY). */
@@ -980,6 +989,13 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
 }
 
 const EMPTY = new Uint8Array(0);
+
+// GOAWAY debug data as text (at most 256 bytes read; it is diagnostic only).
+function goawayDebug(f: FrameParser): string {
+  const start = f.payloadStart + 8;
+  const end = Math.min(f.payloadEnd, start + 256);
+  return end > start ? String.fromCharCode(...f.buf.subarray(start, end)) : "";
+}
 
 /** An UNAVAILABLE status for connection loss. */
 export function unavailable(message: string): StatusError {

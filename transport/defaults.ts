@@ -48,3 +48,11 @@ export const MAX_READ_BUFFER_SIZE = 1024 * 1024;
 export const MAX_WINDOW = 2 ** 31 - 1;
 /** How long a closing connection waits for its last frames (GOAWAY) to be written. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1000;
+/** grpc-go defaultServerKeepaliveTime: the server pings after 2 h without reads. */
+export const SERVER_KEEPALIVE_TIME_MS = 2 * 60 * 60 * 1000;
+/** grpc-go defaultServerKeepaliveTimeout / defaultClientKeepaliveTimeout: 20 s. */
+export const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** grpc-go: a server keepalive time below 1 s is raised to 1 s. */
+export const SERVER_KEEPALIVE_MIN_TIME_MS = 1000;
+/** grpc-go (gRFC A8): a client keepalive time below 10 s is raised to 10 s. */
+export const CLIENT_KEEPALIVE_MIN_TIME_MS = 10_000;

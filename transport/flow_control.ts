@@ -6,8 +6,10 @@
 //
 // - The connection window (ConnRecvFlow) is credited as DATA arrives, whether or not anybody
 //   reads it, so one stream whose reader stalls never holds the whole connection hostage.
-// - A stream window (StreamRecvFlow) is credited only when the application consumes a message, so
-//   a stream holds at most its window unread. A message larger than the window gets exactly the
+// - A stream window (StreamRecvFlow) is credited when the application consumes a message, or, while
+//   it waits for the next one with nothing queued, as that message's bytes arrive (Http2Stream
+//   onData; grpc-go's parser reads the body off the stream). A stream holds at most its window
+//   unread. A message larger than the window gets exactly the
 //   extra window it needs (`ensureWindow`, grpc-go maybeAdjust), once nothing else is unread.
 //
 // Bytes a connection may hold unread are therefore bounded by the sum over its open streams of

@@ -222,6 +222,30 @@ Deno.test("Whole messages are credited to the stream window only when the applic
   server.close();
 });
 
+Deno.test("With a reader waiting, a message's bytes are credited as they arrive (grpc-go reads the body off the stream), never twice", async () => {
+  const streams: ServerStream[] = [];
+  const { server, peer } = await handshakenServer((s) => streams.push(s), { dynamicWindow: false });
+  peer.headers(1, req()).send();
+  await until(() => streams.length === 1, "stream");
+  const got = streams[0].recvMsg(); // the application waits for the message
+  const wire = grpcFrame(pattern(40_000));
+  peer.data(1, wire.subarray(0, 16_384)).data(1, wire.subarray(16_384, 32_768)).send();
+  // Half of the message is in: a stream WINDOW_UPDATE already (the sender of a message as large
+  // as the window would otherwise stall on it for a round trip).
+  const streamCredit = () =>
+    peer.written(FrameType.WINDOW_UPDATE, 1).reduce((n, f) => n + f.increment, 0);
+  await until(() => streamCredit() === 32_768, "early stream credit");
+  peer.data(1, wire.subarray(32_768)).send();
+  assertEquals((await got)?.length, 40_000);
+  await settle();
+  // The rest (7237 bytes) is below a quarter window: not yet announced; in all, never more than
+  // was received.
+  assertEquals(streamCredit(), 32_768);
+  assertEquals(streams[0].recvFlow.pendingUpdate, wire.length - 32_768);
+  assertEquals(streams[0].unreadBytes, 0);
+  server.close();
+});
+
 // ---- bulk transfers ------------------------------------------------------------------------
 
 const STATIC = { dynamicWindow: false, maxReceiveMessageSize: 32 << 20 };

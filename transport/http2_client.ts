@@ -4,6 +4,7 @@
 // streams the server never processed are marked `refused`, so the channel can retry them on a
 // new connection without the application noticing.
 
+import { codeFromHttpStatus } from "../internal/http_status.ts";
 import {
   hasInvalidFieldValue,
   Http2Connection,
@@ -14,15 +15,11 @@ import {
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import * as D from "./defaults.ts";
-import {
-  Code,
-  codeFromHttpStatus,
-  decodeGrpcMessage,
-  decodeStatusDetails,
-  StatusError,
-} from "../status.ts";
+import { type ClientKeepalive, type Clock, KeepalivePinger, SYSTEM_CLOCK } from "./keepalive.ts";
+import { Code, decodeGrpcMessage, decodeStatusDetails, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
 import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
+import { encodeTimeout } from "../internal/timeout.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */
 export class TransportDrainingError extends Error {
@@ -30,6 +27,14 @@ export class TransportDrainingError extends Error {
     super("Connection is draining");
     this.name = "TransportDrainingError";
   }
+}
+
+/**
+ * What sending on a call that already ended rejects with, when it ended OK: grpc-go's SendMsg
+ * returns io.EOF there, and the status is what the receiving side reports.
+ */
+export function callEnded(): StatusError {
+  return new StatusError(Code.FailedPrecondition, "Cannot send message: the call has ended");
 }
 
 /** One outgoing call. */
@@ -62,11 +67,14 @@ export class ClientTransportStream extends Http2Stream {
     });
   }
 
-  /** Sends one message (and END_STREAM with it when `endStream`). */
+  /**
+   * Sends one message (and END_STREAM with it when `endStream`). Once our side is over (the
+   * call ended, or we sent END_STREAM) it rejects: with the call's error, or with
+   * {@linkcode callEnded} when it ended OK (grpc-go SendMsg: io.EOF).
+   */
   sendMsg(data: Uint8Array, compressed: boolean, endStream = false): Promise<void> {
     if (this.state === StreamState.CLOSED || this.state === StreamState.HALF_CLOSED_LOCAL) {
-      const err = this.error;
-      return err !== null ? Promise.reject(err) : Promise.resolve();
+      return Promise.reject(this.error ?? callEnded());
     }
     return this.transport.sendMessage(this, data, compressed, endStream);
   }
@@ -99,16 +107,53 @@ export class ClientTransportStream extends Http2Stream {
   }
 }
 
+/** Per-connection extras of a client transport. */
+export interface ClientTransportExtras {
+  /** Keepalive pings (gRFC A8); absent or `timeMs: Infinity`: off. */
+  keepalive?: ClientKeepalive;
+  /** Timers for keepalive (injectable for tests). */
+  clock?: Clock;
+}
+
+// A newStream() waiting for a MAX_CONCURRENT_STREAMS slot.
+interface SlotWaiter {
+  readonly headers: readonly string[];
+  readonly maxReceiveMessageSize: number;
+  readonly deadline: number;
+  readonly resolve: (s: ClientTransportStream) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /** The client side of one HTTP/2 connection. */
 export class ClientTransport extends Http2Connection<ClientTransportStream> {
   #nextId = 1;
   #draining = false;
-  #slotWaiters: (() => void)[] = [];
+  // In arrival order (a Map keeps it), keyed by the promise newStream() returned, so withdraw()
+  // finds a waiter in O(1).
+  #slotWaiters = new Map<Promise<ClientTransportStream>, SlotWaiter>();
+  /** The clock `grpc-timeout` is computed with (epoch ms); tests replace it. */
+  now: () => number = Date.now;
+  readonly #pinger: KeepalivePinger | null = null;
   /** Called once when the connection stops taking new streams (GOAWAY, ids used up, closed). */
   onDrain: (() => void) | undefined;
+  /**
+   * The server sent GOAWAY ENHANCE_YOUR_CALM "too_many_pings": the channel doubles its keepalive
+   * time for new connections (gRFC A8).
+   */
+  tooManyPings = false;
 
-  constructor(conn: RawConn, opts: TransportOptions) {
+  constructor(conn: RawConn, opts: TransportOptions, extras: ClientTransportExtras = {}) {
     super(conn, opts, false);
+    const k = extras.keepalive;
+    if (k !== undefined && k.timeMs !== Infinity) {
+      const p = new KeepalivePinger(extras.clock ?? SYSTEM_CLOCK, k.timeMs, k.timeoutMs, {
+        ping: () => this.sendKeepalivePing(),
+        dead: () => this.close(unavailable("keepalive ping failed to receive ACK within timeout")),
+        mayPing: () => this.streams.size > 0 || k.permitWithoutStream,
+      });
+      this.#pinger = p;
+      this.onRead = p.read;
+    }
   }
 
   /** Sends the preface and SETTINGS, and starts reading. */
@@ -116,6 +161,12 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     const s = this.baseSettings();
     s.unshift(SettingId.ENABLE_PUSH, 0);
     this.start(s);
+    this.#pinger?.start();
+  }
+
+  /** Whether a keepalive PING is out with nothing read since (for tests and diagnostics). */
+  get keepalivePingOutstanding(): boolean {
+    return this.#pinger?.outstanding ?? false;
   }
 
   /** Whether new streams may be opened here. */
@@ -124,28 +175,86 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
   }
 
   /**
-   * Opens a stream and sends its request headers. Waits for a slot when the server's
-   * MAX_CONCURRENT_STREAMS is reached. Throws TransportDrainingError after GOAWAY.
-   * `maxReceiveMessageSize` is the call's limit (default: the connection's).
+   * Opens a stream and sends its request headers, or, when the server's MAX_CONCURRENT_STREAMS
+   * is reached, returns a promise of the stream that waits for a slot (behind earlier waiters);
+   * {@linkcode withdraw} takes a wait back. Throws TransportDrainingError after GOAWAY; a wait
+   * rejects with it when GOAWAY comes first, so the caller can go to another connection.
+   *
+   * `maxReceiveMessageSize` is the call's limit (default: the connection's). With a `deadline`
+   * (epoch ms), `grpc-timeout` is appended to `headers` with what is left of it when the HEADERS
+   * frame is written, not when the wait began; a deadline already past by then fails with
+   * DEADLINE_EXCEEDED and opens nothing (grpc-go createHeaderFields).
    */
   newStream(
     headers: readonly string[],
     maxReceiveMessageSize: number = this.opts.maxReceiveMessageSize,
+    deadline = Infinity,
   ): ClientTransportStream | Promise<ClientTransportStream> {
     if (this.isClosed) throw this.closeReason ?? unavailable("Connection closed");
     if (this.#draining) throw new TransportDrainingError();
-    if (this.streams.size >= this.peerMaxConcurrentStreams) {
-      return new Promise<void>((resolve) => this.#slotWaiters.push(resolve)).then(() =>
-        this.newStream(headers, maxReceiveMessageSize)
-      );
+    if (this.#slotWaiters.size > 0 || this.streams.size >= this.peerMaxConcurrentStreams) {
+      let resolve!: (s: ClientTransportStream) => void, reject!: (err: unknown) => void;
+      const p = new Promise<ClientTransportStream>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#slotWaiters.set(p, { headers, maxReceiveMessageSize, deadline, resolve, reject });
+      return p;
+    }
+    return this.#open(headers, maxReceiveMessageSize, deadline);
+  }
+
+  /**
+   * Takes back a wait for a slot that newStream() returned (its call was cancelled or ran out
+   * of time): it rejects with `reason` and will never open a stream. Returns false when the wait
+   * was already over (the stream exists, or the wait failed).
+   */
+  withdraw(wait: Promise<ClientTransportStream>, reason: unknown): boolean {
+    const w = this.#slotWaiters.get(wait);
+    if (w === undefined) return false;
+    this.#slotWaiters.delete(wait);
+    w.reject(reason);
+    return true;
+  }
+
+  #open(headers: readonly string[], maxRecv: number, deadline: number): ClientTransportStream {
+    if (deadline !== Infinity) {
+      const ms = deadline - this.now();
+      if (ms <= 0) throw new StatusError(Code.DeadlineExceeded, "context deadline exceeded");
+      headers = [...headers, "grpc-timeout", encodeTimeout(ms)];
     }
     const id = this.#nextId;
     this.#nextId += 2;
     if (this.#nextId > D.MAX_STREAM_ID) this.#startDraining();
-    const s = new ClientTransportStream(this, id, maxReceiveMessageSize);
+    const s = new ClientTransportStream(this, id, maxRecv);
     this.streams.set(id, s);
     this.writeHeaderBlock(id, headers, false);
+    this.#pinger?.wake();
     return s;
+  }
+
+  // Gives free slots to waiters, oldest first.
+  #grantSlots(): void {
+    for (const [p, w] of this.#slotWaiters) {
+      if (this.#draining || this.streams.size >= this.peerMaxConcurrentStreams) return;
+      this.#slotWaiters.delete(p);
+      let s: ClientTransportStream;
+      try {
+        s = this.#open(w.headers, w.maxReceiveMessageSize, w.deadline);
+      } catch (err) {
+        w.reject(err);
+        continue;
+      }
+      w.resolve(s);
+    }
+  }
+
+  /**
+   * Takes no new streams and closes once the open ones end (a subchannel the balancer removed,
+   * or a channel going idle; grpc-go tearDown with errConnDrain).
+   */
+  drain(): void {
+    this.#startDraining();
   }
 
   #startDraining(): void {
@@ -153,24 +262,22 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     this.#draining = true;
     this.onDrain?.();
     // Waiters for a slot go elsewhere.
-    this.#wakeAll();
+    this.#failWaiters(new TransportDrainingError());
     if (this.streams.size === 0) this.closeAfterFlush(unavailable("Connection drained"));
   }
 
-  #wakeAll(): void {
-    const ws = this.#slotWaiters;
-    this.#slotWaiters = [];
-    for (const w of ws) w();
+  #failWaiters(err: unknown): void {
+    const ws = [...this.#slotWaiters.values()];
+    this.#slotWaiters.clear();
+    for (const w of ws) w.reject(err);
   }
 
   protected override onMaxConcurrentStreams(): void {
-    while (this.#slotWaiters.length > 0 && this.streams.size < this.peerMaxConcurrentStreams) {
-      this.#slotWaiters.shift()!();
-    }
+    this.#grantSlots();
   }
 
   protected override onStreamClosed(_s: ClientTransportStream): void {
-    if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
+    if (this.#slotWaiters.size > 0) this.#grantSlots();
     else if (this.#draining && this.streams.size === 0 && !this.isClosed) {
       this.closeAfterFlush(unavailable("Connection drained"));
     }
@@ -178,10 +285,11 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
 
   override close(reason?: StatusError): void {
     const first = !this.isClosed;
+    this.#pinger?.stop();
     super.close(reason);
     if (first) {
       this.#draining = true;
-      this.#wakeAll();
+      this.#failWaiters(this.closeReason ?? unavailable("Connection closed"));
       this.onDrain?.();
     }
   }
@@ -261,7 +369,7 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
     s.settleHeaders();
   }
 
-  protected onGoaway(lastStreamId: number, code: number): void {
+  protected onGoaway(lastStreamId: number, code: number, debug: string): void {
     // Streams above lastStreamId were never processed (RFC 9113 §6.8): fail them as refused.
     for (const s of [...this.streams.values()]) {
       if (s.id > lastStreamId) {
@@ -270,8 +378,9 @@ export class ClientTransport extends Http2Connection<ClientTransportStream> {
         this.resetStream(s, ErrorCode.CANCEL);
       }
     }
-    if (code === ErrorCode.ENHANCE_YOUR_CALM) {
-      // grpc-go logs "too_many_pings"; the connection is about to close anyway.
+    if (code === ErrorCode.ENHANCE_YOUR_CALM && debug === "too_many_pings") {
+      // gRFC A8: the channel doubles its keepalive time for the connections it makes next.
+      this.tooManyPings = true;
     }
     this.#startDraining();
   }

@@ -124,6 +124,51 @@ Deno.test("newStream waiters proceed when SETTINGS raise MAX_CONCURRENT_STREAMS,
   client.close();
 });
 
+Deno.test("a withdrawn slot wait never opens a stream; grpc-timeout is what is left when HEADERS go out", async () => {
+  let now = 1_000_000;
+  const { client, peer } = await rawClient({}, [SettingId.MAX_CONCURRENT_STREAMS, 1]);
+  client.now = () => now;
+  const s1 = await client.newStream(req());
+  // Three calls wait for the slot: one is withdrawn (its call was cancelled), one runs out of
+  // time while waiting, one has 10 s left when it starts waiting.
+  const gone = client.newStream(req(), undefined, now + 60_000) as Promise<ClientTransportStream>;
+  const late = client.newStream(req(), undefined, now + 1_000) as Promise<ClientTransportStream>;
+  const kept = client.newStream(req(), undefined, now + 10_000) as Promise<ClientTransportStream>;
+  assert(gone instanceof Promise && late instanceof Promise && kept instanceof Promise);
+  const cancelled = new StatusError(Code.Canceled, "call cancelled");
+  assertEquals(client.withdraw(gone, cancelled), true);
+  assertEquals(await assertRejects(() => gone), cancelled);
+  assertEquals(client.withdraw(gone, cancelled), false);
+  // 4 s pass; then stream 1 ends and frees the slot.
+  now += 4_000;
+  s1.closeSend();
+  peer.headers(1, [...resp(), ...ok()], { endStream: true }).send();
+  assertEquals(await s1.recvMsg(), null);
+  const err = await assertRejects(() => late, StatusError);
+  assertEquals(err.code, Code.DeadlineExceeded);
+  const s = await kept;
+  assertEquals(s.id, 3);
+  await settle();
+  // Only the waiter still wanted opened a stream, and nothing was reset.
+  assertEquals(peer.written(FrameType.HEADERS).map((f) => f.streamId), [1, 3]);
+  assertEquals(peer.written(FrameType.RST_STREAM).length, 0);
+  assertEquals(header(peer.written(FrameType.HEADERS, 3)[0].headers, "grpc-timeout"), "6000000u");
+  client.close();
+});
+
+Deno.test("a slot waiter does not lose its place to a newStream() that came later", async () => {
+  const { client, peer } = await rawClient({}, [SettingId.MAX_CONCURRENT_STREAMS, 1]);
+  const s1 = await client.newStream(req());
+  const first = client.newStream(req());
+  assert(first instanceof Promise);
+  peer.headers(1, [...resp(), ...ok()], { endStream: true }).send();
+  assertEquals(await s1.recvMsg(), null);
+  // The slot went to the waiter, so a newcomer waits behind it.
+  assert(client.newStream(req()) instanceof Promise);
+  assertEquals((await first).id, 3);
+  client.close();
+});
+
 const RST_MAPPING: [number, number][] = [
   [ErrorCode.NO_ERROR, Code.Internal],
   [ErrorCode.PROTOCOL_ERROR, Code.Internal],
@@ -321,6 +366,17 @@ Deno.test("sendMsg after the call failed rejects with its error", async () => {
   await failure(s);
   const err = await assertRejects(() => s.sendMsg(new Uint8Array([1]), false), StatusError);
   assertEquals(err.code, Code.Unavailable);
+  client.close();
+});
+
+Deno.test("sendMsg after the server ended the call OK rejects FAILED_PRECONDITION (grpc-go: io.EOF)", async () => {
+  const { client, peer } = await rawClient();
+  const s = await client.newStream(req());
+  peer.headers(1, [...resp(), ...ok()], { endStream: true }).send();
+  assertEquals(await s.recvMsg(), null);
+  const err = await assertRejects(() => s.sendMsg(new Uint8Array([1]), false), StatusError);
+  assertEquals(err.code, Code.FailedPrecondition);
+  assertEquals(err.rawMessage, "Cannot send message: the call has ended");
   client.close();
 });
 

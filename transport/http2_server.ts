@@ -1,7 +1,9 @@
 // The server role of the shared transport, after grpc-go's internal/transport/http2_server.go:
 // validates each request's header block (RFC 9113 §8.2–8.3), admits or refuses streams
 // (MAX_CONCURRENT_STREAMS, running handlers, GOAWAY), enforces the keepalive policy against PING
-// floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully.
+// floods, writes responses (headers, messages, trailers or trailers-only), and drains gracefully:
+// on gracefulStop and, with keepalive.ts's timers, at the idle and age limits; it also pings a
+// silent client and closes the connection when nothing answers (grpc-go keepalive.ServerParameters).
 
 import {
   hasInvalidFieldValue,
@@ -14,6 +16,13 @@ import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
 import { ConnectionError, StreamError } from "./errors.ts";
 import * as D from "./defaults.ts";
+import {
+  ageWithJitter,
+  type Clock,
+  ConnectionLifetime,
+  KeepalivePinger,
+  type ServerKeepalive,
+} from "./keepalive.ts";
 import { Code, encodeGrpcMessage, StatusError } from "../status.ts";
 import { hasPseudo, type ParsedRequest, RequestError, validateRequest } from "./request.ts";
 
@@ -23,6 +32,10 @@ export interface ServerTransportOptions extends TransportOptions {
   keepaliveMinTimeMs: number;
   /** grpc-go keepalive.EnforcementPolicy.PermitWithoutStream. */
   permitKeepaliveWithoutStream: boolean;
+  /** grpc-go keepalive.ServerParameters (idle and age limits, server pings), resolved. */
+  keepalive: ServerKeepalive;
+  /** Timers for keepalive, the age and idle limits and the drain PING (injectable for tests). */
+  clock: Clock;
 }
 
 /** Why a server stream's handler should stop. */
@@ -66,6 +79,10 @@ export class ServerStream extends Http2Stream {
   cancelListener: CancelListener | undefined = undefined;
   #cancelled = false;
   #handlerDone = false;
+
+  override get side(): "server" {
+    return "server";
+  }
 
   constructor(t: ServerTransport, id: number, req: ParsedRequest) {
     super(t, id, t.peerInitialWindowSize, t.streamRecvWindow, t.opts.maxReceiveMessageSize);
@@ -153,7 +170,12 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   #lastStreamId = 0;
   #goawayLastId = MAX_GOAWAY_ID;
   #draining = false;
-  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #drainTimer = -1;
+  /** GOAWAY debug data of the drain ("max_idle", "max_age", or none for gracefulStop). */
+  #drainDebug = "";
+  readonly #pinger: KeepalivePinger | null = null;
+  readonly #lifetime: ConnectionLifetime | null = null;
   #handlers = 0;
   #lastPingAt = 0;
   #pingStrikes = 0;
@@ -164,9 +186,27 @@ export class ServerTransport extends Http2Connection<ServerStream> {
 
   constructor(conn: RawConn, opts: ServerTransportOptions, onStream: (s: ServerStream) => void) {
     super(conn, opts, true);
+    this.#clock = opts.clock;
     this.#keepaliveMinTimeMs = opts.keepaliveMinTimeMs;
     this.#permitKeepaliveWithoutStream = opts.permitKeepaliveWithoutStream;
     this.onStream = onStream;
+    const k = opts.keepalive;
+    if (k.timeMs !== Infinity) {
+      const p = new KeepalivePinger(opts.clock, k.timeMs, k.timeoutMs, {
+        ping: () => this.sendKeepalivePing(),
+        dead: () => this.close(unavailable("keepalive ping not acked within timeout")),
+        mayPing: () => true,
+      });
+      this.#pinger = p;
+      this.onRead = p.read;
+    }
+    if (k.maxConnectionIdleMs !== Infinity || k.maxConnectionAgeMs !== Infinity) {
+      const limits = { ...k, maxConnectionAgeMs: ageWithJitter(k.maxConnectionAgeMs) };
+      this.#lifetime = new ConnectionLifetime(opts.clock, limits, {
+        drain: (debug) => this.drain(debug),
+        close: () => this.close(unavailable("Connection reached its maximum age")),
+      });
+    }
   }
 
   /** Sends our SETTINGS and starts reading (the peer's preface comes first). */
@@ -176,6 +216,8 @@ export class ServerTransport extends Http2Connection<ServerStream> {
       s.push(SettingId.MAX_CONCURRENT_STREAMS, this.opts.maxConcurrentStreams);
     }
     this.start(s);
+    this.#pinger?.start();
+    this.#lifetime?.start();
   }
 
   /** Handlers running now (reset streams whose handler has not returned count too). */
@@ -189,31 +231,40 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     this.#maybeFinishDrain();
   }
 
+  /** Whether drain() has begun (gracefulStop, or the idle or age limit). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   /**
    * Graceful stop, as grpc-go's drain: GOAWAY(2^31-1) and a PING; on the ACK (or after 5 s)
    * GOAWAY(last stream id). Streams above it are refused; the connection closes once the rest
-   * are done.
+   * are done. `debug` goes in both GOAWAYs' debug data ("max_idle", "max_age").
    */
-  drain(): void {
+  drain(debug = ""): void {
     if (this.#draining || this.isClosed) return;
     this.#draining = true;
-    this.sendGoaway(MAX_GOAWAY_ID, ErrorCode.NO_ERROR);
+    this.#drainDebug = debug;
+    this.sendGoaway(MAX_GOAWAY_ID, ErrorCode.NO_ERROR, debug);
     this.sendDrainPing();
-    this.#drainTimer = setTimeout(() => this.onDrainPingAck(), D.DRAIN_PING_TIMEOUT_MS);
+    this.#drainTimer = this.#clock.setTimeout(
+      () => this.onDrainPingAck(),
+      D.DRAIN_PING_TIMEOUT_MS,
+    );
   }
 
   protected override onDrainPingAck(): void {
-    if (this.#drainTimer === undefined) return;
-    clearTimeout(this.#drainTimer);
-    this.#drainTimer = undefined;
+    if (this.#drainTimer === -1) return;
+    this.#clock.clearTimeout(this.#drainTimer);
+    this.#drainTimer = -1;
     this.#goawayLastId = this.#lastStreamId;
-    this.sendGoaway(this.#lastStreamId, ErrorCode.NO_ERROR);
+    this.sendGoaway(this.#lastStreamId, ErrorCode.NO_ERROR, this.#drainDebug);
     this.#maybeFinishDrain();
   }
 
   #maybeFinishDrain(): void {
     if (
-      this.#draining && this.#drainTimer === undefined && this.streams.size === 0 &&
+      this.#draining && this.#drainTimer === -1 && this.streams.size === 0 &&
       this.#handlers === 0
     ) {
       this.closeAfterFlush(unavailable("Server stopped"));
@@ -221,14 +272,17 @@ export class ServerTransport extends Http2Connection<ServerStream> {
   }
 
   override close(reason?: StatusError): void {
-    if (this.#drainTimer !== undefined) {
-      clearTimeout(this.#drainTimer);
-      this.#drainTimer = undefined;
+    if (this.#drainTimer !== -1) {
+      this.#clock.clearTimeout(this.#drainTimer);
+      this.#drainTimer = -1;
     }
+    this.#pinger?.stop();
+    this.#lifetime?.stop();
     super.close(reason);
   }
 
   protected override onStreamClosed(_s: ServerStream): void {
+    if (this.streams.size === 0) this.#lifetime?.idle();
     this.#maybeFinishDrain();
   }
 
@@ -282,6 +336,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     const s = new ServerStream(this, id, req);
     s.contentLength = req.contentLength;
     this.streams.set(id, s);
+    this.#lifetime?.busy();
     this.#handlers++;
     if (endStream) this.#remoteEndFromHeaders(s);
     this.onStream(s);
@@ -319,7 +374,7 @@ export class ServerTransport extends Http2Connection<ServerStream> {
     }
   }
 
-  protected onGoaway(_lastStreamId: number, _code: number): void {
+  protected onGoaway(_lastStreamId: number, _code: number, _debug: string): void {
     // A client's GOAWAY: it opens nothing new; finish what runs, then close.
     if (this.streams.size === 0) this.closeAfterFlush(unavailable("Client sent GOAWAY"));
   }

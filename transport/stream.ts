@@ -70,6 +70,9 @@ export class Http2Stream {
   #len = 0;
   #msg: Uint8Array | null = null;
   #msgOff = 0;
+  // Bytes of the message in assembly (prefix included) already credited to the peer because a
+  // reader was waiting for them (grpc-go credits as its parser reads the body off the stream).
+  #credited = 0;
 
   // Received messages, waiting for recvMsg().
   #queue: Uint8Array[] = [];
@@ -89,6 +92,10 @@ export class Http2Stream {
   recvCompressed = false;
 
   #owner: StreamOwner;
+  /** Which end this is, for error messages that say whose limit was hit. */
+  get side(): "server" | "client" {
+    return "client";
+  }
 
   constructor(
     owner: StreamOwner,
@@ -115,6 +122,22 @@ export class Http2Stream {
    * then failed with RESOURCE_EXHAUSTED).
    */
   onData(buf: Uint8Array, start: number, end: number): boolean {
+    const ok = this.#deframe(buf, start, end);
+    // A reader waits and nothing is queued: the application is reading this very message, as
+    // grpc-go's parser does in ReadFull, so its bytes are credited as they arrive (without this,
+    // credit lagged a whole message behind and a window close to the message size never grew:
+    // the BDP samples stayed below 2/3 of the window; tests/net BDP, grpc-go server → our client).
+    if (this.#readers.length > 0 && this.#head === this.#queue.length) {
+      const part = this.#msg === null ? this.#hdr : 5 + this.#msgOff;
+      if (part > this.#credited) {
+        this.#read(part - this.#credited);
+        this.#credited = part;
+      }
+    }
+    return ok;
+  }
+
+  #deframe(buf: Uint8Array, start: number, end: number): boolean {
     let i = start;
     while (i < end) {
       if (this.#msg === null) {
@@ -130,7 +153,7 @@ export class Http2Stream {
           this.fail(
             new StatusError(
               Code.ResourceExhausted,
-              `Cannot receive message: size ${this.#len} exceeds maxReceiveMessageSize ${this.maxReceiveMessageSize}`,
+              `Cannot receive message: size ${this.#len} exceeds the ${this.side}'s maxReceiveMessageSize ${this.maxReceiveMessageSize}`,
             ),
           );
           return false;
@@ -186,15 +209,19 @@ export class Http2Stream {
   }
 
   #push(m: Uint8Array, compressed: boolean): void {
+    const credited = this.#credited;
+    this.#credited = 0;
     if (this.#error !== null) return;
     if (compressed) (this.#compressed ??= new WeakSet()).add(m);
     const r = this.#readers.shift();
     if (r !== undefined) {
       this.recvCompressed = compressed;
-      this.#read(m.length + 5);
+      this.#read(m.length + 5 - credited);
       r.resolve(m);
       return;
     }
+    // Readers leave only with a message or on failure, so a message credited in part always
+    // finds its reader here; a queued message has had no credit yet.
     this.#queue.push(m);
   }
 

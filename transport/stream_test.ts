@@ -183,7 +183,7 @@ Deno.test("Http2Stream.onData() refuses a message over maxReceiveMessageSize fro
   assertEquals(err.code, Code.ResourceExhausted);
   assertEquals(
     err.rawMessage,
-    "Cannot receive message: size 101 exceeds maxReceiveMessageSize 100",
+    "Cannot receive message: size 101 exceeds the client's maxReceiveMessageSize 100",
   );
   assertEquals(s.error?.code, Code.ResourceExhausted);
 });

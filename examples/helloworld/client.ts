@@ -1,24 +1,19 @@
 // The helloworld client (the seed's greeter_client): dial with insecure credentials, wait for the
 // connection, SayHello { name: "world" }, print the greeting.
-//   deno run -A examples/helloworld/client.ts [--addr=127.0.0.1:50051] [--name=world]
+//   deno run --allow-net client.ts [address] [name]
+// address is host:port (127.0.0.1:50051 by default), name "world" by default.
 
-import { createClient, dial, insecure, loadProto, type UnaryMethod } from "@seed/grpc";
-import { parseGoFlags } from "../../internal/flags.ts";
+import { createClient, dial, insecure } from "@seed/grpc";
+import { Hello } from "./hello_pb.ts";
 
-interface HelloClient {
-  sayHello: UnaryMethod<{ name: string }, { message: string }>;
-}
+const addr = Deno.args[0] ?? "127.0.0.1:50051";
+const name = Deno.args[1] ?? "world";
 
-const flags = parseGoFlags(Deno.args);
-const addr = flags.get("addr") ?? "127.0.0.1:50051";
-const name = flags.get("name") ?? "world";
-
-const services = await loadProto(new URL("./hello.proto", import.meta.url));
 await using conn = await dial(addr, {
   credentials: insecure(),
   block: true,
   signal: AbortSignal.timeout(10_000),
 });
-const client = createClient<HelloClient>(services["helloworld.Hello"], conn);
+const client = createClient(Hello, conn);
 const reply = await client.sayHello({ name }, { timeoutMs: 1000 });
 console.log(`Greeting: ${reply.message}`);

@@ -1,21 +1,21 @@
 // `deno task demo`: the helloworld server in-process on a free port, one SayHello call through
 // our client, then a graceful stop. Prints "Greeting: Hello world" and exits 0.
 
-import { createClient, dial, insecure, loadProto } from "@seed/grpc";
+import { createClient, dial, insecure } from "@seed/grpc";
+import { Hello } from "./hello_pb.ts";
 import { createHelloServer } from "./server.ts";
 
-const server = await createHelloServer();
+const server = createHelloServer();
 const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
 const serving = server.serve(listener);
 
-const services = await loadProto(new URL("./hello.proto", import.meta.url));
 const conn = await dial(`127.0.0.1:${listener.addr.port}`, {
   credentials: insecure(),
   block: true,
 });
 try {
-  const client = createClient(services["helloworld.Hello"], conn);
-  const reply = await client.sayHello({ name: "world" }) as { message: string };
+  const client = createClient(Hello, conn);
+  const reply = await client.sayHello({ name: "world" });
   console.log(`Greeting: ${reply.message}`);
 } finally {
   await conn.close();

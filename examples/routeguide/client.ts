@@ -1,52 +1,11 @@
 // The routeguide client: one call of each RPC kind against the routeguide server.
-//   deno run -A examples/routeguide/client.ts [--addr=127.0.0.1:50051]
+//   deno run --allow-net --allow-read client.ts [address]   (127.0.0.1:50051 by default)
 
-import {
-  type BidiStreamingMethod,
-  type ClientStreamingMethod,
-  createClient,
-  dial,
-  insecure,
-  loadProto,
-  type ServerStreamingMethod,
-  type UnaryMethod,
-} from "@seed/grpc";
-import { parseGoFlags } from "../../internal/flags.ts";
+import { createClient, dial, insecure } from "@seed/grpc";
+import { type Feature, type Point, RouteGuide, type RouteNoteInit } from "./route_guide_pb.ts";
 
-interface Point {
-  latitude: number;
-  longitude: number;
-}
-interface Feature {
-  name: string;
-  location: Point | null;
-}
-interface Rectangle {
-  lo: Point;
-  hi: Point;
-}
-interface RouteNote {
-  location: Point;
-  message: string;
-}
-interface RouteSummary {
-  pointCount: number;
-  featureCount: number;
-  distance: number;
-  elapsedTime: number;
-}
+const addr = Deno.args[0] ?? "127.0.0.1:50051";
 
-interface RouteGuideClient {
-  getFeature: UnaryMethod<Point, Feature>;
-  listFeatures: ServerStreamingMethod<Rectangle, Feature>;
-  recordRoute: ClientStreamingMethod<Point, RouteSummary>;
-  routeChat: BidiStreamingMethod<RouteNote, RouteNote>;
-}
-
-const flags = parseGoFlags(Deno.args);
-const addr = flags.get("addr") ?? "127.0.0.1:50051";
-
-const services = await loadProto(new URL("./route_guide.proto", import.meta.url));
 const features: Feature[] = JSON.parse(
   await Deno.readTextFile(new URL("./route_guide_db.json", import.meta.url)),
 );
@@ -55,7 +14,7 @@ await using conn = await dial(addr, {
   block: true,
   signal: AbortSignal.timeout(10_000),
 });
-const client = createClient<RouteGuideClient>(services["routeguide.RouteGuide"], conn);
+const client = createClient(RouteGuide, conn);
 
 function show(p: Point | null): string {
   return p === null ? "?" : `(${p.latitude / 1e7}, ${p.longitude / 1e7})`;
@@ -96,7 +55,7 @@ console.log(
 );
 
 // Bidi streaming: notes at a few spots; each note comes back with the earlier ones at its spot.
-async function* notes(): AsyncGenerator<RouteNote> {
+async function* notes(): AsyncGenerator<RouteNoteInit> {
   const spots = [
     { latitude: 0, longitude: 10_000_000 },
     { latitude: 0, longitude: 20_000_000 },

@@ -18,11 +18,11 @@ import {
   type ServerListener,
   serverTls,
   StatusError,
+  stopOnSignals,
 } from "@seed/grpc";
 import { HealthServer } from "@seed/grpc/health";
 import { registerReflection } from "@seed/grpc/reflection";
 import { parseGoFlags } from "../../internal/flags.ts";
-import { stopOnSignals } from "../../internal/signals.ts";
 
 interface Payload {
   type?: string;
@@ -202,6 +202,6 @@ if (import.meta.main) {
   }
   const serving = server.serve(listener);
   console.log(`READY port=${(listener.addr as Deno.NetAddr).port}`);
-  stopOnSignals(server);
+  stopOnSignals(server, { timeoutMs: 2000 });
   await serving;
 }

@@ -22,8 +22,9 @@
 //   error_details        a failing call's code, special-character message, echoed trailers and
 //                        grpc-status-details-bin (google.rpc.Status with one Any, hand-decoded);
 //                        unary, server stream (after its responses), client stream and bidi
-//   deadline_exceeded    100 ms deadline on a 2 s sleep: DEADLINE_EXCEEDED (call-ids
-//                        deadline-unary, deadline-stream)
+//   deadline_exceeded    on a READY channel, a 2 s deadline on a 60 s sleep (unary and server
+//                        stream at once): DEADLINE_EXCEEDED (call-ids deadline-unary,
+//                        deadline-stream)
 //   cancel               cancel mid-call, after the first response, while the handler sleeps:
 //                        CANCELLED (call-ids cancel-bidi, cancel-stream)
 //   unknown_method       /peer.Echo/Nope → UNIMPLEMENTED
@@ -54,6 +55,8 @@ const protoLoader = require("@grpc/proto-loader");
 
 const ECHO_PROTO = fileURLToPath(new URL("./echo.proto", import.meta.url));
 const SCENARIO_TIMEOUT_MS = 30_000;
+// deadline_exceeded: long enough for a request to reach its handler on a busy machine.
+const DEADLINE_MS = 2_000;
 const SPECIAL_MESSAGE =
   "\t\ntest with whitespace\r\nand Unicode BMP \u263A and non-BMP \u{1F608}\t\n";
 const DETAIL_TYPE_URL = "type.googleapis.com/peer.EchoMsg";
@@ -511,19 +514,20 @@ async function errorDetailsScenario(ctx) {
 }
 
 async function deadlineExceededScenario({ echo }) {
-  const u = await unary(echo, { text: "slow", sleep_ms: 2000 }, {
+  // The calls must reach their handlers before the deadline (the Deno side checks that each
+  // handler saw its ctx.signal abort), so: a channel already READY, and a deadline that is long
+  // next to getting a request to a handler even on a busy machine, short next to the sleep.
+  checkCode((await unary(echo, { text: "warm-up" })).status, Status.OK, "Unary before");
+  const deadline = Date.now() + DEADLINE_MS;
+  const slow = { text: "slow", count: 1, sleep_ms: 60_000 };
+  const t = track(
+    echo.ServerStream(slow, metadata({ "call-id": "deadline-stream" }), { deadline }),
+  );
+  const u = await unary(echo, slow, {
     md: metadata({ "call-id": "deadline-unary" }),
-    options: { deadline: Date.now() + 100 },
+    options: { deadline },
   });
   checkCode(u.status, Status.DEADLINE_EXCEEDED, "Unary");
-
-  const t = track(
-    echo.ServerStream(
-      { text: "slow", count: 1, sleep_ms: 2000 },
-      metadata({ "call-id": "deadline-stream" }),
-      { deadline: Date.now() + 100 },
-    ),
-  );
   checkCode(await t.done, Status.DEADLINE_EXCEEDED, "ServerStream");
   equal(t.responses.length, 0, "ServerStream responses");
 

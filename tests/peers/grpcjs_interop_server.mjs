@@ -1,8 +1,10 @@
 // A grpc-js (@grpc/grpc-js 1.14.7) test server that @seed/grpc's tests run under Node as a peer.
 //
 //   node grpcjs_interop_server.mjs --port=0      (or --port 0; 0 picks a free port)
+//   node grpcjs_interop_server.mjs --unix=PATH   (a unix socket instead)
 //
-// Binds 127.0.0.1, plaintext, and prints `READY port=N` on stdout once bound.
+// Binds 127.0.0.1 (or the unix socket), plaintext, and prints `READY port=N` on stdout once
+// bound (N is 0 for a unix socket).
 //   SIGTERM / SIGINT: forceShutdown() (every call is cancelled), exit 0.
 //   SIGUSR2: tryShutdown(): GOAWAY, running calls go on, new streams are refused; prints
 //            `DRAINING`, then `STOPPED` and exits 0 once every connection has closed.
@@ -592,8 +594,14 @@ function parsePort(argv) {
   return 0;
 }
 
+function parseUnix(argv) {
+  const arg = argv.find((a) => a.startsWith("--unix="));
+  return arg === undefined ? undefined : arg.slice("--unix=".length);
+}
+
 function main() {
   const port = parsePort(process.argv.slice(2));
+  const unix = parseUnix(process.argv.slice(2));
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`Cannot start: invalid --port ${port}`);
     process.exit(2);
@@ -620,15 +628,16 @@ function main() {
   });
   server.addService(echo.Echo.service, echoService(echo.Echo.service));
 
+  const address = unix === undefined ? `127.0.0.1:${port}` : `unix:${unix}`;
   server.bindAsync(
-    `127.0.0.1:${port}`,
+    address,
     grpc.ServerCredentials.createInsecure(),
     (err, boundPort) => {
       if (err) {
-        console.error(`Cannot bind 127.0.0.1:${port}: ${err.message}`);
+        console.error(`Cannot bind ${address}: ${err.message}`);
         process.exit(1);
       }
-      process.stdout.write(`READY port=${boundPort}\n`);
+      process.stdout.write(`READY port=${unix === undefined ? boundPort : 0}\n`);
     },
   );
 

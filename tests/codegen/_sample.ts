@@ -1,0 +1,106 @@
+// A kitchen sink that sets every field of tests/codegen/kitchen_sink.proto, at the edges: 64-bit
+// limits, NaN and ±Infinity, non-BMP strings, every map key type. Shared by the kitchen-sink
+// tests (ours, protoc's, grpc-go's). Implicit-presence fields are never set to their default
+// (protobufjs writes a default it is given; protoc leaves it out), so the bytes can match.
+
+import type { KitchenSinkInit } from "./gen/kitchen_sink_pb.ts";
+
+const INT64_MIN = "-9223372036854775808";
+const INT64_MAX = "9223372036854775807";
+const UINT64_MAX = "18446744073709551615";
+const NON_BMP = "😀 𝄞 𠜎 — ünïcödé";
+
+/** Every field set. */
+export const SAMPLE: KitchenSinkInit = {
+  scalars: {
+    fDouble: NaN,
+    fFloat: Infinity,
+    fInt32: -2147483648,
+    fInt64: INT64_MIN,
+    fUint32: 4294967295,
+    fUint64: UINT64_MAX,
+    fSint32: -2147483648,
+    fSint64: INT64_MIN,
+    fFixed32: 4294967295,
+    fFixed64: UINT64_MAX,
+    fSfixed32: -2147483648,
+    fSfixed64: INT64_MAX,
+    fBool: true,
+    fString: NON_BMP,
+    fBytes: new Uint8Array([0, 1, 2, 254, 255]),
+    rDouble: [-Infinity, 0.5, -0, 1e308],
+    rFloat: [NaN, 1.5, -Infinity],
+    rInt32: [2147483647, -1, 0],
+    rInt64: [INT64_MAX, INT64_MIN, "0"],
+    rUint32: [0, 4294967295],
+    rUint64: [UINT64_MAX, "1"],
+    rSint32: [-1, 1],
+    rSint64: [INT64_MIN, INT64_MAX],
+    rFixed32: [7],
+    rFixed64: [UINT64_MAX],
+    rSfixed32: [-7],
+    rSfixed64: [INT64_MIN],
+    rBool: [true, false, true],
+    rString: ["", NON_BMP, "a"],
+    rBytes: [new Uint8Array([]), new Uint8Array([255])],
+    uInt32: [1, -1, 300],
+    uSint64: [INT64_MIN, "-1"],
+    uDouble: [Infinity, NaN],
+    uColor: ["RED", "BLUE", "COLOR_UNSPECIFIED"],
+  },
+  maps: {
+    kInt32: { "-2147483648": "min", "2147483647": "max" },
+    kInt64: { [INT64_MIN]: "min", [INT64_MAX]: "max" },
+    kUint32: { "4294967295": "max", "0": "zero" },
+    kUint64: { [UINT64_MAX]: "max", "123": "n" },
+    kSint32: { "-5": "neg" },
+    kSint64: { [INT64_MIN]: "min" },
+    kFixed32: { "42": "x" },
+    kFixed64: { [UINT64_MAX]: "max" },
+    kSfixed32: { "-42": "x" },
+    kSfixed64: { [INT64_MIN]: "min" },
+    kBool: { true: "yes", false: "no" },
+    kString: { [NON_BMP]: NON_BMP, "": "empty" },
+    vMessage: { one: { fInt32: 1, rString: ["x"] } },
+    vEnum: { r: "RED", b: "BLUE" },
+    vBytes: { 1: new Uint8Array([9, 8]) },
+  },
+  inner: {
+    level: "HIGH",
+    children: [{ children: [{ level: "HIGH" }] }],
+  },
+  color: "BLUE",
+  colors: ["GREEN", "RED", "BLUE"],
+  level: "HIGH",
+  choiceNumber: INT64_MIN,
+  optInt32: 0,
+  optString: "",
+  optInt64: "0",
+  optColor: "COLOR_UNSPECIFIED",
+  timestamp: { seconds: "253402300799", nanos: 999999999 },
+  duration: { seconds: "-315576000000", nanos: -999999999 },
+  any: { type_url: "type.googleapis.com/google.protobuf.Empty", value: new Uint8Array([1]) },
+  struct: {
+    fields: {
+      n: { numberValue: 1.25 },
+      s: { stringValue: NON_BMP },
+      b: { boolValue: true },
+      z: { nullValue: "NULL_VALUE" },
+      l: { listValue: { values: [{ numberValue: -1 }, { stringValue: "x" }] } },
+      o: { structValue: { fields: { k: { boolValue: false } } } },
+    },
+  },
+  value: { numberValue: -Infinity },
+  listValue: { values: [{ stringValue: "a" }, { nullValue: "NULL_VALUE" }] },
+  empty: {},
+  fieldMask: { paths: ["scalars.f_int32", "maps"] },
+  wDouble: { value: NaN },
+  wFloat: { value: -Infinity },
+  wInt64: { value: INT64_MIN },
+  wUint64: { value: UINT64_MAX },
+  wInt32: { value: -2147483648 },
+  wUint32: { value: 4294967295 },
+  wBool: { value: true },
+  wString: { value: NON_BMP },
+  wBytes: { value: new Uint8Array([0, 255]) },
+};
