@@ -34,6 +34,7 @@ import { type Http2Stream, StreamState } from "./stream.ts";
 import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
 import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
 import { ConnWriter, type RawConn } from "./writer.ts";
+import { StreamMap } from "./stream_map.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
@@ -91,7 +92,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream> {
   readonly conn: RawConn;
   readonly opts: TransportOptions;
   readonly writer: ConnWriter;
-  readonly streams: Map<number, S> = new Map();
+  readonly streams: StreamMap<S> = new StreamMap();
   protected readonly isServer: boolean;
 
   // Peer's settings.
