@@ -46,6 +46,13 @@ export * from "./metadata.ts";
 export * from "./codec.ts";
 export * from "./compression.ts";
 export * from "./server.ts";
+export {
+  type ServerFactory,
+  type ServerWorkers,
+  serveWorkers,
+  type ServeWorkersOptions,
+  type WorkerContext,
+} from "./server/workers.ts";
 export * from "./client.ts";
 export * from "./logger.ts";
 export * from "./credentials/call.ts";

@@ -2,7 +2,9 @@
 # `deno task bench`: the shared harness (../shared/bench) on go, node, deno (grpc-js) and ours,
 # server side; then client side (the Go load generator, grpc-js on Node, and ours, all against
 # the grpc-go server), rounds interleaved; then rewrites the generated section of
-# bench/RESULTS.md. About 25 minutes: run it in the background.
+# bench/RESULTS.md (with bench/peer_cost.py: the load generator's CPU per unit against each
+# server next to the server's own, p50/p99 next to throughput). About 25 minutes: run it in the
+# background.
 #
 #   ROUNDS=3 PIN=1 bench/run.sh          (the defaults)
 #   SERVER_ONLY=1 / CLIENT_ONLY=1         one half only
@@ -48,6 +50,10 @@ parts = []
 if os.path.exists(srv):
     parts.append("### Servers (Go load generator; h2_* via h2load)\n\n" +
                  subprocess.run([report, "--ref", "go", srv], capture_output=True, text=True).stdout)
+if os.path.exists(srv):
+    parts.append("### The peer's bill (Go load generator CPU per unit next to the server's)\n\n" +
+                 subprocess.run(["bench/peer_cost.py", "--ref", "go", srv],
+                                capture_output=True, text=True).stdout)
 if os.path.exists(cli):
     parts.append("### Clients (all against the grpc-go server)\n\n" +
                  subprocess.run([report, "--ref", "go", cli], capture_output=True, text=True).stdout)

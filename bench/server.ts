@@ -2,43 +2,34 @@
 // written with the public API only, as a user would. Flags: `-port N` or `-port=N` (0 = any);
 // TLS (run.sh TLS=1 / MTLS=1): `-tls-cert PATH -tls-key PATH [-tls-client-ca PATH]`, the last
 // requiring client certificates that verify against it; `-tls-engine deno` serves TLS with
-// Deno.listenTls instead of node:tls (see TlsServerEngine).
+// Deno.listenTls instead of node:tls (see TlsServerEngine); `-workers N` serves the port from N
+// isolates (serveWorkers; run with --unstable-net; default 1: this isolate, which the harness
+// pins to one core and measures by PID — workers are threads of the same process).
 // Prints `READY port=N` once serving; exits on SIGTERM (gracefully, then forcibly after 2 s).
 
-import { loadProto, Server, type ServerListener, serverTls, stopOnSignals } from "@seed/grpc";
-import { HealthServer } from "@seed/grpc/health";
-import { registerReflection } from "@seed/grpc/reflection";
+import { type ServerListener, serverTls, serveWorkers, stopOnSignals } from "@seed/grpc";
 import { parseGoFlags } from "../internal/flags.ts";
-
-interface Payload {
-  body: Uint8Array;
-}
-interface StreamRequest {
-  count: number;
-  size: number;
-}
+import benchServer from "./bench_service.ts";
 
 const flags = parseGoFlags(Deno.args);
 const port = Number(flags.get("port") ?? "50051");
-const services = await loadProto(new URL("./bench.proto", import.meta.url));
-const server = new Server();
-server.addService(services["bench.Bench"], {
-  unary: (req: Payload): Payload => req,
-  serverStream: async function* (req: StreamRequest) {
-    const reply = { body: new Uint8Array(req.size) };
-    for (let i = 0; i < req.count; i++) yield reply;
-  },
-  clientStream: async (reqs: AsyncIterable<Payload>): Promise<Payload> => {
-    for await (const _ of reqs) { /* drain */ }
-    return { body: new Uint8Array(0) };
-  },
-  bidi: async function* (reqs: AsyncIterable<Payload>) {
-    for await (const r of reqs) yield r;
-  },
-});
-// Standard services, so any standard tool can talk to it.
-new HealthServer().register(server, { shutdownOnGracefulStop: true });
-registerReflection(server);
+const workers = Number(flags.get("workers") ?? "1");
+
+if (workers > 1) {
+  // N isolates on one port (needs --unstable-net for reusePort); plaintext only.
+  if (flags.has("tls-cert")) throw new TypeError("-workers does not combine with -tls-cert");
+  const pool = await serveWorkers(new URL("./bench_service.ts", import.meta.url), {
+    workers,
+    hostname: "127.0.0.1",
+    port,
+  });
+  console.log(`READY port=${pool.port}`);
+  stopOnSignals(pool, { timeoutMs: 2000 }); // the bench harness kills after 3 s
+  await pool.done;
+  Deno.exit(0);
+}
+
+const server = benchServer();
 
 let listener: Deno.Listener | ServerListener;
 const cert = flags.get("tls-cert");

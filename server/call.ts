@@ -18,7 +18,7 @@ import { decodeMessage, encodeMessage } from "../internal/message.ts";
 import { isDeadlineReason } from "../internal/abort.ts";
 import { errorMessage, errorStack } from "../internal/error_message.ts";
 import type { DeadlineEntry, DeadlineTimers } from "../internal/deadline_timers.ts";
-import type { ServerStream } from "../transport/http2_server.ts";
+import type { CancelListener, ServerStream } from "../transport/http2_server.ts";
 import { ErrorCode } from "../transport/frame.ts";
 import type {
   BidiStreamingHandler,
@@ -36,7 +36,7 @@ const CANCELLED_REASON = new DOMException("The call was cancelled", "AbortError"
 const DEADLINE_REASON = new DOMException("The call's deadline passed", "TimeoutError");
 
 /** One call on the server: implements the handler context and the message stream. */
-export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry {
+export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntry, CancelListener {
   readonly #opts: ResolvedServerOptions;
   readonly #s: ServerStream;
   readonly #m: MethodDefinition;
@@ -73,7 +73,8 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     this.peer = peer;
     this.#decompressor = decompressor;
     this.deadline = deadline;
-    s.onCancel = () => this.#abort(CANCELLED_REASON);
+    // No per-call closure here (see CancelListener): the stream calls onStreamCancel.
+    s.cancelListener = this;
     if (deadline !== undefined) deadlines.add(this, deadline);
     // Response encoding: the server's choice, else the request's (grpc-go), if the client takes it.
     const want = opts.compression ?? (decompressor !== undefined ? decompressor.name : undefined);
@@ -98,6 +99,11 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
       if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
     }
     return this.#controller.signal;
+  }
+
+  /** @internal The peer reset the stream, or the connection died. */
+  onStreamCancel(): void {
+    this.#abort(CANCELLED_REASON);
   }
 
   #abort(reason: unknown): void {
@@ -161,7 +167,11 @@ export class ServerCall implements ServerContext, ServerCallStream, DeadlineEntr
     if (s.headersSent) return;
     const extra: string[] = [];
     if (this.#encoding !== undefined) extra.push("grpc-encoding", this.#encoding);
-    extra.push("grpc-accept-encoding", supportedEncodings());
+    // grpc-accept-encoding is optional on responses (PROTOCOL-HTTP2.md), and grpc-go's server
+    // never sends it. We tell a client that compresses which codings we decode; everyone else
+    // gets nothing: to a grpc-go client any response header it does not know is metadata, one
+    // map per call.
+    if (this.#decompressor !== undefined) extra.push("grpc-accept-encoding", supportedEncodings());
     this.#headerMd?.appendTo(extra);
     s.sendHeaders(extra);
   }

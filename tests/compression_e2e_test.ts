@@ -267,3 +267,30 @@ Deno.test("compression: the client decodes whichever encoding each response stre
     await serving;
   }
 });
+
+Deno.test("compression: response headers carry grpc-accept-encoding only when the request was compressed", async () => {
+  await withServer({}, { compressed: [] }, async (port) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const t = new ClientTransport(conn, DEFAULT_TRANSPORT_OPTIONS);
+    t.begin();
+    try {
+      const msg = new Uint8Array([0x0a, 3, 1, 2, 3]);
+      // Uncompressed (what grpc-go's load generator sends): exactly grpc-go's response headers.
+      const plain = await t.newStream(req("/z.Z/Echo"));
+      await plain.sendMsg(msg, false, true);
+      assert(await plain.recvMsg() !== null);
+      assertEquals(plain.responseHeaders, [":status", "200", "content-type", "application/grpc"]);
+      // Compressed: the codings we decode come back.
+      const zipped = await t.newStream(req("/z.Z/Echo", ["grpc-encoding", "gzip"]));
+      await zipped.sendMsg(gzip.compress(msg), true, true);
+      assert(await zipped.recvMsg() !== null);
+      assertEquals(
+        header(zipped.responseHeaders ?? [], "grpc-accept-encoding"),
+        "gzip,deflate,zstd,br",
+      );
+    } finally {
+      t.close();
+      await t.closed;
+    }
+  });
+});

@@ -46,6 +46,7 @@ import {
   PingWaiters,
   writeOurPing,
 } from "./ping.ts";
+import { StreamMap } from "./stream_map.ts";
 import * as D from "./defaults.ts";
 import { errorMessage } from "../internal/error_message.ts";
 import { Code, StatusError } from "../status.ts";
@@ -60,7 +61,7 @@ export abstract class Http2Connection<S extends Http2Stream = Http2Stream>
   extends Http2Outbound<S> {
   readonly conn: RawConn;
   readonly opts: TransportOptions;
-  readonly streams: Map<number, S> = new Map();
+  readonly streams: StreamMap<S> = new StreamMap();
   protected readonly isServer: boolean;
 
   // Peer's settings.

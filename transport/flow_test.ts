@@ -487,7 +487,7 @@ Deno.test("A sendMsg blocked on flow control resolves when the peer resets the s
   const streams: ServerStream[] = [];
   const cancels: string[] = [];
   const { server, peer } = await handshakenServer((s) => {
-    s.onCancel = (r) => cancels.push(r);
+    s.cancelListener = { onStreamCancel: (r) => cancels.push(r) };
     streams.push(s);
   });
   peer.headers(1, req()).headers(3, req()).send();

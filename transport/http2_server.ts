@@ -36,6 +36,15 @@ export interface ServerTransportOptions extends TransportOptions {
 /** Why a server stream's handler should stop. */
 export type CancelReason = "rst" | "closed";
 
+/**
+ * Told once when the peer resets a server stream or the connection dies. The server layer's call
+ * object implements it: a closure per call capturing the call made V8's scavenger keep every
+ * call's objects alive until the next full GC (bench/RESULTS.md, "GC").
+ */
+export interface CancelListener {
+  onStreamCancel(reason: CancelReason): void;
+}
+
 const MAX_GOAWAY_ID = 2 ** 31 - 1;
 // grpc-go defaultPingTimeout: with no active stream, pings closer than this are strikes.
 const IDLE_PING_MIN_MS = 2 * 60 * 60 * 1000;
@@ -61,8 +70,8 @@ export class ServerStream extends Http2Stream {
   headersSent = false;
   /** Whether trailers went out (the call is over from our side). */
   finished = false;
-  /** Set by the server layer: called once when the peer resets the stream or the conn dies. */
-  onCancel: ((reason: CancelReason) => void) | undefined = undefined;
+  /** Set by the server layer: told once when the peer resets the stream or the conn dies. */
+  cancelListener: CancelListener | undefined = undefined;
   #cancelled = false;
   #handlerDone = false;
 
@@ -139,8 +148,8 @@ export class ServerStream extends Http2Stream {
     if (this.#cancelled) return;
     this.#cancelled = true;
     this.fail(err);
-    const cb = this.onCancel;
-    if (cb !== undefined) cb(reason);
+    const l = this.cancelListener;
+    if (l !== undefined) l.onStreamCancel(reason);
   }
 }
 

@@ -256,7 +256,7 @@ Deno.test("RST_STREAM from the client cancels the server stream; other streams c
   const streams: ServerStream[] = [];
   const cancels: string[] = [];
   const { server, peer } = await handshakenServer((s) => {
-    s.onCancel = (r) => cancels.push(`${s.id}:${r}`);
+    s.cancelListener = { onStreamCancel: (r) => cancels.push(`${s.id}:${r}`) };
     streams.push(s);
   });
   peer.headers(1, req()).headers(3, req()).send();

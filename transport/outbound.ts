@@ -6,6 +6,7 @@
 // (writer.ts). Http2Connection (connection.ts) extends it with the read loop, frame dispatch and
 // lifecycle, so a send is a plain method call on the connection, with no object in between.
 
+import type { StreamMap } from "./stream_map.ts";
 import { WriteBuffer } from "./buffer.ts";
 import { Flag, FrameType } from "./frame.ts";
 import { writeData, writeFrameHeader, writeHeaders } from "./frame_writer.ts";
@@ -21,7 +22,7 @@ export abstract class Http2Outbound<S extends Http2Stream> {
   /** The connection's one batched writer. */
   readonly writer: ConnWriter;
   /** The stream table (Http2Connection's): a stream that ends on our side may leave it. */
-  abstract readonly streams: Map<number, S>;
+  abstract readonly streams: StreamMap<S>;
   /** The peer's SETTINGS_MAX_FRAME_SIZE. */
   peerMaxFrameSize: number = D.DEFAULT_MAX_FRAME_SIZE;
   /** What the peer lets us send on the connection (its connection window). */

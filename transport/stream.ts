@@ -76,8 +76,9 @@ export class Http2Stream {
 
   // Received messages, waiting for recvMsg().
   #queue: Uint8Array[] = [];
-  // Messages that had the compressed flag set (few: only with compression).
-  readonly #compressed = new WeakSet<Uint8Array>();
+  // Messages that had the compressed flag set; created with the first one (a WeakSet per stream
+  // made V8's scavenger keep every stream alive until a full GC: see bench/RESULTS.md).
+  #compressed: WeakSet<Uint8Array> | null = null;
   #head = 0;
   #remoteEnded = false;
   #error: StatusError | null = null;
@@ -211,7 +212,7 @@ export class Http2Stream {
     const credited = this.#credited;
     this.#credited = 0;
     if (this.#error !== null) return;
-    if (compressed) this.#compressed.add(m);
+    if (compressed) (this.#compressed ??= new WeakSet()).add(m);
     const r = this.#readers.shift();
     if (r !== undefined) {
       this.recvCompressed = compressed;
@@ -226,7 +227,7 @@ export class Http2Stream {
 
   /** Whether message `m` (returned by recvMsg()) had the compressed flag set. */
   wasCompressed(m: Uint8Array): boolean {
-    return this.#compressed.has(m);
+    return this.#compressed !== null && this.#compressed.has(m);
   }
 
   /**
@@ -281,7 +282,7 @@ export class Http2Stream {
   recvMsg(): Promise<Uint8Array | null> {
     if (this.#head < this.#queue.length) {
       const m = this.#queue[this.#head];
-      this.recvCompressed = this.#compressed.has(m);
+      this.recvCompressed = this.#compressed !== null && this.#compressed.has(m);
       this.#head++;
       const drained = this.#head === this.#queue.length;
       if (drained) {
