@@ -110,8 +110,12 @@ export class WriteBuffer {
     return this.buf.subarray(0, this.length);
   }
 
+  /** How many times the content was forgotten (reset): a position recorded earlier is stale. */
+  generation = 0;
+
   /** Forgets the content, keeping the capacity. */
   reset(): void {
     this.length = 0;
+    this.generation++;
   }
 }
