@@ -20,7 +20,7 @@ import {
   ServerTransport,
   type ServerTransportOptions,
 } from "./transport/http2_server.ts";
-import { unavailable } from "./transport/connection.ts";
+import { unavailable } from "./transport/errors.ts";
 import type { RawConn } from "./transport/writer.ts";
 import { INSECURE_AUTH_INFO, type Peer } from "./peer.ts";
 import {

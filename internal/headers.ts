@@ -1,5 +1,6 @@
 // gRPC header values on flat header lists ([name0, value0, name1, value1, …]), for both sides
-// and metadata.ts: looking one up, the gRPC content-type test, and binary (`-bin`) values.
+// and metadata.ts: looking one up, the gRPC content-type test, binary (`-bin`) values, and the
+// field-value check (RFC 9113 §8.2.1).
 
 /** The first value of header `name` in a flat list, or `undefined` (also for no list). */
 export function headerValue(list: readonly string[] | null, name: string): string | undefined {
@@ -39,4 +40,19 @@ export function decodeBinaryHeader(value: string): Uint8Array | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a header list has a field value with NUL, CR or LF, which makes the message malformed
+ * (RFC 9113 §8.2.1). `list` is flat: [name, value, …].
+ */
+export function hasInvalidFieldValue(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i += 2) {
+    const v = list[i];
+    for (let j = 0; j < v.length; j++) {
+      const c = v.charCodeAt(j);
+      if (c <= 13 && (c === 0 || c === 10 || c === 13)) return true;
+    }
+  }
+  return false;
 }

@@ -30,7 +30,7 @@ import {
   writeWindowUpdate,
 } from "./frame_writer.ts";
 import { HpackDecoder, HpackError } from "./hpack.ts";
-import { ConnectionError, type StreamError } from "./errors.ts";
+import { ConnectionError, type StreamError, unavailable } from "./errors.ts";
 import { type Http2Stream, StreamState } from "./stream.ts";
 import { BdpEstimator, ConnRecvFlow } from "./flow_control.ts";
 import { EmptyDataBucket, RecentResets, ResetBudget } from "./defences.ts";
@@ -778,24 +778,4 @@ function goawayDebug(f: FrameParser): string {
   const start = f.payloadStart + 8;
   const end = Math.min(f.payloadEnd, start + 256);
   return end > start ? String.fromCharCode(...f.buf.subarray(start, end)) : "";
-}
-
-/** An UNAVAILABLE status for connection loss. */
-export function unavailable(message: string): StatusError {
-  return new StatusError(Code.Unavailable, message);
-}
-
-/**
- * Whether a header list has a field value with NUL, CR or LF, which makes the message malformed
- * (RFC 9113 §8.2.1). `list` is flat: [name, value, …].
- */
-export function hasInvalidFieldValue(list: readonly string[]): boolean {
-  for (let i = 1; i < list.length; i += 2) {
-    const v = list[i];
-    for (let j = 0; j < v.length; j++) {
-      const c = v.charCodeAt(j);
-      if (c <= 13 && (c === 0 || c === 10 || c === 13)) return true;
-    }
-  }
-  return false;
 }

@@ -2,6 +2,8 @@
 // GOAWAY and closes the connection, a StreamError goes out as RST_STREAM; callers then see a
 // StatusError (status.ts).
 
+import { Code, StatusError } from "../status.ts";
+
 /** A connection error (RFC 9113 §5.4.1): answered with GOAWAY(code), then the connection closes. */
 export class ConnectionError extends Error {
   /** HTTP/2 error code (frame.ts `ErrorCode`). */
@@ -25,4 +27,9 @@ export class StreamError extends Error {
     this.streamId = streamId;
     this.code = code;
   }
+}
+
+/** An UNAVAILABLE status for connection loss. */
+export function unavailable(message: string): StatusError {
+  return new StatusError(Code.Unavailable, message);
 }

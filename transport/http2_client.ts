@@ -5,7 +5,8 @@
 // new connection without the application noticing.
 
 import { codeFromHttpStatus } from "../internal/http_status.ts";
-import { hasInvalidFieldValue, Http2Connection, type RawConn, unavailable } from "./connection.ts";
+import { Http2Connection, type RawConn } from "./connection.ts";
+import { unavailable } from "./errors.ts";
 import type { TransportOptions } from "./options.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
@@ -13,7 +14,12 @@ import * as D from "./defaults.ts";
 import { type ClientKeepalive, type Clock, KeepalivePinger, SYSTEM_CLOCK } from "./keepalive.ts";
 import { Code, decodeGrpcMessage, decodeStatusDetails, StatusError } from "../status.ts";
 import { Metadata } from "../metadata.ts";
-import { decodeBinaryHeader, headerValue, isGrpcContentType } from "../internal/headers.ts";
+import {
+  decodeBinaryHeader,
+  hasInvalidFieldValue,
+  headerValue,
+  isGrpcContentType,
+} from "../internal/headers.ts";
 import { encodeTimeout } from "../internal/timeout.ts";
 
 /** Thrown by newStream() when this connection takes no new streams (GOAWAY, ids exhausted). */

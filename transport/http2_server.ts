@@ -5,11 +5,12 @@
 // on gracefulStop and, with keepalive.ts's timers, at the idle and age limits; it also pings a
 // silent client and closes the connection when nothing answers (grpc-go keepalive.ServerParameters).
 
-import { hasInvalidFieldValue, Http2Connection, type RawConn, unavailable } from "./connection.ts";
+import { Http2Connection, type RawConn } from "./connection.ts";
+import { hasInvalidFieldValue } from "../internal/headers.ts";
 import type { TransportOptions } from "./options.ts";
 import { Http2Stream, StreamState } from "./stream.ts";
 import { ErrorCode, SettingId } from "./frame.ts";
-import { ConnectionError, StreamError } from "./errors.ts";
+import { ConnectionError, StreamError, unavailable } from "./errors.ts";
 import * as D from "./defaults.ts";
 import {
   ageWithJitter,

@@ -5,7 +5,7 @@
 import { Code } from "../status.ts";
 import { isGrpcContentType } from "../internal/headers.ts";
 import { decodeTimeout } from "../internal/timeout.ts";
-import { hasInvalidFieldValue } from "./connection.ts";
+import { hasInvalidFieldValue } from "../internal/headers.ts";
 
 /** What validateRequest extracts from a request gRPC can take. */
 export interface ParsedRequest {
