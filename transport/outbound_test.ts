@@ -63,8 +63,7 @@ Deno.test("outbound: a larger SETTINGS_MAX_FRAME_SIZE lets more messages share a
   await Promise.all(sent);
   await settle();
   const data = peer.written(FrameType.DATA, 1);
-  // The connection window (65,535) ends the burst at 65 messages' worth; all in one frame
-  // would be 60,300 bytes: within both.
+  // 60 messages are 60,300 bytes: within the new frame size and the 65,535-byte windows.
   assertEquals(data.map((f) => f.length), [60 * 1005]);
   assertEquals(messages(data).length, 60);
   server.close();

@@ -3,9 +3,8 @@
 // take is answered with an HTTP status (405, 415, 400) and a gRPC status.
 
 import { Code } from "../status.ts";
-import { isGrpcContentType } from "../internal/headers.ts";
+import { hasInvalidFieldValue, isGrpcContentType } from "../internal/headers.ts";
 import { decodeTimeout } from "../internal/timeout.ts";
-import { hasInvalidFieldValue } from "../internal/headers.ts";
 
 /** What validateRequest extracts from a request gRPC can take. */
 export interface ParsedRequest {
