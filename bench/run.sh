@@ -43,7 +43,7 @@ fi
 
 # Rewrite the generated section of bench/RESULTS.md (between the markers), keeping the notes.
 python3 - "$HARNESS/report.py" "$SRV_OUT" "$CLI_OUT" "$(git rev-parse --short HEAD)" \
-  "ROUNDS=$ROUNDS PIN=$PIN bench/run.sh" "$IDLE_OUT" <<'PY'
+  "ROUNDS=$ROUNDS PIN=$PIN WARMUP=${WARMUP:-1s} bench/run.sh" "$IDLE_OUT" <<'PY'
 import json, os, subprocess, sys, datetime
 report, srv, cli, commit, cmd, idle = sys.argv[1:7]
 parts = []
