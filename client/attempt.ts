@@ -32,6 +32,10 @@ export interface AttemptHost {
   readonly endedWith: StatusError | null;
   /** The request headers of attempt `a` (with grpc-previous-rpc-attempts when > 0). */
   requestHeaders(a: Attempt): string[];
+  /** Whether the call has call credentials (then every attempt opens asynchronously). */
+  readonly hasCallCredentials: boolean;
+  /** Runs the call credentials for one attempt: their metadata as flat pairs. */
+  callCredentialHeaders(signal: AbortSignal): Promise<string[]>;
   /** The attempt's stream is open: replay the requests on it and watch its end. */
   attached(a: Attempt, s: ClientTransportStream): void;
   /** The attempt could not open a stream (`a.openError`; not called once the call ended). */
@@ -53,6 +57,8 @@ export class Attempt {
   openError: StatusError | null = null;
   /** The pick dropped the call: it ends with `openError`, never retried (gRFC A6). */
   dropped = false;
+  /** This attempt's call credentials metadata (flat pairs), once they have run. */
+  credHeaders: string[] | undefined;
   #abortHook: ((err: StatusError) => void) | null = null;
   #openRetries = 0;
 
@@ -61,9 +67,16 @@ export class Attempt {
     this.previous = previous;
   }
 
-  /** Opens the stream: synchronously on the hot path (a READY transport with a free slot). */
+  /**
+   * Opens the stream: synchronously on the hot path (a READY transport with a free slot, no call
+   * credentials to run).
+   */
   start(): void {
     const host = this.#host;
+    if (host.hasCallCredentials) {
+      this.#startOpen(undefined, undefined);
+      return;
+    }
     const t = host.channel.readyTransport(host.path, host.metadata);
     if (t !== null) {
       let r: ClientTransportStream | Promise<ClientTransportStream> | undefined;
@@ -157,6 +170,13 @@ export class Attempt {
           }
           stop = this.#stopped();
           if (stop !== null) throw stop;
+          if (host.hasCallCredentials && this.credHeaders === undefined) {
+            // grpc-go runs PerRPCCredentials per attempt, once it has a transport (fresh tokens
+            // for retries and hedges; none fetched while waiting for a connection).
+            this.credHeaders = await this.#runCallCredentials();
+            stop = this.#stopped();
+            if (stop !== null) throw stop;
+          }
           try {
             const s = t.newStream(
               host.requestHeaders(this),
@@ -216,6 +236,18 @@ export class Attempt {
       }
       throw e;
     }
+  }
+
+  // The call credentials for this attempt; cancel() aborts their signal and stops the wait.
+  #runCallCredentials(): Promise<string[]> {
+    const ac = new AbortController();
+    return new Promise<string[]>((resolve, reject) => {
+      this.#abortHook = (err) => {
+        ac.abort(err);
+        reject(err);
+      };
+      this.#host.callCredentialHeaders(ac.signal).then(resolve, reject);
+    }).finally(() => this.#abortHook = null);
   }
 
   // newStream failed before anything was sent: retry elsewhere if the transport is going away.

@@ -94,9 +94,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
   #onDefaultAbort: (() => void) | undefined;
   #deadlineEntry: DeadlineEntry | undefined;
   readonly #callCreds: CallCredentials | undefined;
-  // The call credentials' metadata (flat pairs), once computed; their run's abort controller.
-  #credHeaders: string[] | undefined;
-  #credAbort: AbortController | null = null;
 
   // Attempts (grpc-go csAttempt). Before the call commits there may be several (hedging) or a
   // next one waiting for its backoff (#timer); once committed, only #committed matters.
@@ -208,37 +205,8 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
       this.#onDefaultAbort = () => this.#abort(abortStatus(s2.reason));
       s2.addEventListener("abort", this.#onDefaultAbort, { once: true });
     }
-    const creds = this.#callCreds;
-    if (creds === undefined) this.#startFirst();
-    else this.#runCallCredentials(creds);
-  }
-
-  #startFirst(): void {
     this.#startAttempt(0);
     if (this.#retry.hedgingPolicy !== undefined) this.#armHedge(this.#retry.nextHedgeDelayMs);
-  }
-
-  // The call credentials' metadata, before the first attempt (grpc-go: per attempt, in
-  // createHeaderFields; here once per call, so every attempt sends the same token).
-  #runCallCredentials(creds: CallCredentials): void {
-    const path = this.method.path;
-    const ac = this.#credAbort = new AbortController();
-    creds.headersFor(
-      {
-        serviceUrl: `https://${this.#ch.authority}${path.slice(0, path.lastIndexOf("/"))}`,
-        methodName: path.slice(path.lastIndexOf("/") + 1),
-        signal: ac.signal,
-      },
-      this.#ch.opts.credentials.protocol !== "insecure",
-    ).then((h) => {
-      this.#credAbort = null;
-      if (this.#done) return;
-      this.#credHeaders = h;
-      this.#startFirst();
-    }, (err) => {
-      this.#credAbort = null;
-      this.#fail(err);
-    });
   }
 
   // ---- attempts (AttemptHost: internal, not part of ClientStream) ----------------------------
@@ -268,6 +236,25 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     return this.#metadata;
   }
 
+  get hasCallCredentials(): boolean {
+    return this.#callCreds !== undefined;
+  }
+
+  // Per attempt (grpc-go createHeaderFields): a failure fails the attempt with its status (A54
+  // restricted codes become INTERNAL), which the retry policy then judges; an insecure channel
+  // refuses them (UNAUTHENTICATED) unless they allow it.
+  callCredentialHeaders(signal: AbortSignal): Promise<string[]> {
+    const path = this.method.path;
+    return this.#callCreds!.headersFor(
+      {
+        serviceUrl: `https://${this.#ch.authority}${path.slice(0, path.lastIndexOf("/"))}`,
+        methodName: path.slice(path.lastIndexOf("/") + 1),
+        signal,
+      },
+      this.#ch.opts.credentials.protocol !== "insecure",
+    );
+  }
+
   get endedWith(): StatusError | null {
     return this.#done ? this.#error ?? callOver() : null;
   }
@@ -283,14 +270,14 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     const c = this.#compressor;
     if (
       c === undefined && this.#metadata === undefined && a.previous === 0 &&
-      this.#credHeaders === undefined
+      a.credHeaders === undefined
     ) {
       return prefix;
     }
     const h = prefix.slice();
     if (c !== undefined) h.push("grpc-encoding", c.name);
     if (a.previous > 0) h.push(PREVIOUS_ATTEMPTS_HEADER, String(a.previous));
-    const ch = this.#credHeaders;
+    const ch = a.credHeaders;
     if (ch !== undefined) h.push(...ch);
     this.#metadata?.appendTo(h);
     // grpc-timeout: the transport adds what is left of the deadline when it writes the HEADERS.
@@ -722,7 +709,6 @@ export class Call<Req, Res> implements ClientStream<Req, Res>, AttemptHost {
     const c = this.#committed;
     this.#active = [];
     this.#finish(err);
-    this.#credAbort?.abort(err);
     for (const a of act) a.cancel(err);
     if (c !== null && !act.includes(c)) c.cancel(err);
   }

@@ -187,8 +187,9 @@ export interface DialOptions {
   credentials?: ChannelCredentials;
   /**
    * Per-call credentials for every call on the channel (made with {@linkcode callCredentials}):
-   * metadata computed before each call. Refused on insecure channels unless they allow it.
-   * grpc-go: `WithPerRPCCredentials`.
+   * metadata computed for each attempt of a call (retries and hedges get fresh metadata), once
+   * it has a connection. Refused on insecure channels unless they allow it. grpc-go:
+   * `WithPerRPCCredentials`.
    * @default {undefined}
    */
   callCredentials?: CallCredentials;

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import {
+  callCredentials,
   type ClientConn,
   Code,
   type DialOptions,
@@ -621,4 +622,71 @@ Deno.test("retry: a client stream failed while the client still sends is replaye
   cs.closeSend();
   assertEquals(await cs.recvMsg(), "1,2,3 (attempt 1)");
   assertEquals(plan.attempts[1].previousAttempts, "1");
+});
+
+Deno.test("retry: call credentials run for every attempt, each attempt sends its own", async () => {
+  await using srv = startFaultServer();
+  srv.plan.failFirst = 2;
+  let runs = 0;
+  const creds = callCredentials(() => ({ authorization: `Bearer t${++runs}` }), {
+    allowInsecure: true,
+  });
+  await using conn = connect(srv.target, retryConfig(), new TestClock(), {
+    callCredentials: creds,
+  });
+  assertEquals(await conn.invoke(UNARY, "hi"), "hi (attempt 2)");
+  assertEquals(runs, 3);
+  assertEquals(srv.plan.attempts.map((a) => a.metadata.get("authorization")), [
+    "Bearer t1",
+    "Bearer t2",
+    "Bearer t3",
+  ]);
+});
+
+Deno.test("retry: failing call credentials fail their attempt; the policy retries a retryable code", async () => {
+  await using srv = startFaultServer();
+  let runs = 0;
+  const creds = callCredentials(() => {
+    if (++runs === 1) throw new Error("token service restarting"); // UNAVAILABLE
+    return { authorization: "Bearer ok" };
+  }, { allowInsecure: true });
+  const clock = new TestClock();
+  {
+    await using conn = connect(srv.target, retryConfig(), clock, { callCredentials: creds });
+    // The server's first attempt (it counts from 0) is the call's second.
+    assertEquals(await conn.invoke(UNARY, "hi"), "hi (attempt 0)");
+    // Nothing was sent for the failed attempt; the retry says it is the second.
+    assertEquals(srv.plan.attempts.length, 1);
+    assertEquals(previous(srv.plan), ["1"]);
+    assertEquals(clock.delays, [100]);
+  }
+  // Not retryable (PERMISSION_DENIED): the call ends with it, nothing sent.
+  const denied = callCredentials(() => {
+    throw new StatusError(Code.PermissionDenied, "no token");
+  }, { allowInsecure: true });
+  await using conn = connect(srv.target, retryConfig(), new TestClock(), {
+    callCredentials: denied,
+  });
+  assertEquals(await code(conn.invoke(UNARY, "hi")), Code.PermissionDenied);
+  assertEquals(srv.plan.attempts.length, 1);
+});
+
+Deno.test("retry: cancelling a call aborts its attempt's call credentials and ends at once", async () => {
+  await using srv = startFaultServer();
+  let seen: AbortSignal | undefined;
+  const creds = callCredentials(({ signal }) => {
+    seen = signal;
+    return new Promise<never>(() => {}); // a token service that never answers
+  }, { allowInsecure: true });
+  await using conn = connect(srv.target, retryConfig(), new TestClock(), {
+    callCredentials: creds,
+  });
+  const ac = new AbortController();
+  const p = conn.invoke(UNARY, "hi", { signal: ac.signal });
+  while (seen === undefined) await new Promise((r) => setTimeout(r, 1));
+  assert(!seen.aborted);
+  ac.abort();
+  assertEquals(await code(p), Code.Canceled);
+  assert(seen.aborted);
+  assertEquals(srv.plan.attempts.length, 0);
 });
