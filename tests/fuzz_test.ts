@@ -5,9 +5,11 @@
 // - a client whose server speaks garbage ends every call (a StatusError, or OK when the garbage
 //   happens to add up to a valid answer) and leaves nothing running.
 // Deno's test runner fails a test on any uncaught error or unhandled rejection, so "never
-// crashes" is checked on every path the fuzzer reaches. The seed is fixed: a failure replays.
+// crashes" is checked on every path the fuzzer reaches. The seed is fixed, so a failure replays;
+// FUZZ_SEED=N explores other sequences.
 //
 //   deno test -A --sanitize-ops --sanitize-resources tests/fuzz_test.ts
+//   FUZZ_SEED=7 deno test -A --sanitize-ops --sanitize-resources tests/fuzz_test.ts
 
 import { assert, assertEquals } from "@std/assert";
 import { codeName, createClient, newClient, silentLogger, StatusError } from "@seed/grpc";
@@ -16,6 +18,7 @@ import { grpcFrame, hpackIndexed, hpackLiterals, req } from "../transport/_testi
 
 const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const METHODS = ["Unary", "ServerStream", "ClientStream", "Bidi"];
+const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0);
 const EMPTY_SETTINGS = new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0, 0]);
 
 function encodeFrame(type: number, flags: number, id: number, payload: Uint8Array): Uint8Array {
@@ -341,7 +344,7 @@ Deno.test("fuzz: the server survives 240 connections of random frames, serves a 
     }
   })();
 
-  const fz = new Fuzzer(0x5eed);
+  const fz = new Fuzzer(0x5eed + SEED);
   let closedByServer = 0;
   let answered = 0;
   const one = async (i: number) => {
@@ -401,7 +404,7 @@ Deno.test("fuzz: the server survives 240 connections of random frames, serves a 
 Deno.test("fuzz: a client whose server sends random frames ends every call with a status", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
-  const fz = new Fuzzer(0xc1e7);
+  const fz = new Fuzzer(0xc1e7 + SEED);
   const served: Promise<void>[] = [];
   const accepting = (async () => {
     for await (const conn of listener) {
@@ -431,7 +434,7 @@ Deno.test("fuzz: a client whose server sends random frames ends every call with 
   })();
 
   const outcomes = new Map<string, number>();
-  const choose = new Fuzzer(0xca11);
+  const choose = new Fuzzer(0xca11 + SEED);
   for (let i = 0; i < 120; i++) {
     const conn = newClient(`127.0.0.1:${port}`, { logger: silentLogger });
     // deno-lint-ignore no-explicit-any
