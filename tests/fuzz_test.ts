@@ -14,7 +14,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { codeName, createClient, newClient, silentLogger, StatusError } from "@seed/grpc";
 import { echo, fourKinds, startServer } from "./_echo_server.ts";
-import { grpcFrame, hpackIndexed, hpackLiterals, req } from "../transport/_testing.ts";
+import { concat, grpcFrame, hpackIndexed, hpackLiterals, req } from "../transport/_testing.ts";
 
 const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const METHODS = ["Unary", "ServerStream", "ClientStream", "Bidi"];
@@ -246,13 +246,7 @@ class Fuzzer {
       }
       return this.validFrame(true, this.pick(open));
     });
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concat(parts);
   }
 }
 

@@ -341,6 +341,17 @@ function toBlock(block: readonly string[] | number[] | Uint8Array): Uint8Array {
 }
 
 /** A gRPC length-prefixed message. */
+/** `parts` end to end in one new array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 export function grpcFrame(body: Uint8Array, compressed = false): Uint8Array {
   const b = new Uint8Array(5 + body.length);
   b[0] = compressed ? 1 : 0;

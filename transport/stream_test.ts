@@ -4,7 +4,7 @@
 
 import { assert, assertEquals, assertNotStrictEquals, assertRejects } from "@std/assert";
 import { Http2Stream, type StreamOwner } from "./stream.ts";
-import { grpcFrame } from "./_testing.ts";
+import { concat, grpcFrame } from "./_testing.ts";
 import { Code, StatusError } from "../status.ts";
 
 /** Records the WINDOW_UPDATEs a stream asks for. */
@@ -21,16 +21,6 @@ function stream(maxReceiveMessageSize = 1 << 20, recvWindow = 65535) {
   const owner = new Owner();
   const s = new Http2Stream(owner, 1, 65535, recvWindow, maxReceiveMessageSize);
   return { s, owner };
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function feed(s: Http2Stream, bytes: Uint8Array, sizes: number[]): void {
@@ -60,7 +50,7 @@ const MESSAGES = [
 for (const sizes of [[1], [2, 3], [5], [7], [4096], [16384], [1_000_000], [6, 1, 16384, 3]]) {
   Deno.test(`Http2Stream.onData() deframes messages split into frames of ${sizes.join("/")} bytes`, async () => {
     const { s, owner } = stream(1 << 20, 1 << 20);
-    const wire = concat(...MESSAGES.map((m, i) => grpcFrame(m, i === 2)));
+    const wire = concat(MESSAGES.map((m, i) => grpcFrame(m, i === 2)));
     feed(s, wire, sizes);
     s.onRemoteEnd();
     for (let i = 0; i < MESSAGES.length; i++) {
@@ -80,7 +70,7 @@ Deno.test("Http2Stream credits a message, split or whole, only when the applicat
   // Window 400: a WINDOW_UPDATE once 100 bytes are read.
   const { s, owner } = stream(1 << 20, 400);
   const m = new Uint8Array(100);
-  feed(s, concat(grpcFrame(m), grpcFrame(m)), [1_000_000]);
+  feed(s, concat([grpcFrame(m), grpcFrame(m)]), [1_000_000]);
   assertEquals([owner.credited, s.unreadBytes], [0, 210]);
   await s.recvMsg();
   assertEquals([owner.updates, s.unreadBytes], [[105], 105]);
@@ -131,7 +121,7 @@ Deno.test("Http2Stream grants a large message's window only once nothing else is
   const { s, owner } = stream(1 << 20, 1000);
   const small = grpcFrame(new Uint8Array(295)); // 300 bytes
   const big = grpcFrame(new Uint8Array(3000));
-  feed(s, concat(small, small, big.subarray(0, 400)), [1000]);
+  feed(s, concat([small, small, big.subarray(0, 400)]), [1000]);
   // Two unread messages: the big one waits with the window full.
   assertEquals([owner.updates, s.recvFlow.peerQuota], [[], 0]);
   await s.recvMsg();
@@ -149,7 +139,7 @@ Deno.test("Http2Stream: concurrent recvMsg() calls are served in call order, eac
   const a = s.recvMsg();
   const b = s.recvMsg();
   const c = s.recvMsg();
-  feed(s, concat(grpcFrame(new Uint8Array([1])), grpcFrame(new Uint8Array([2]))), [100]);
+  feed(s, concat([grpcFrame(new Uint8Array([1])), grpcFrame(new Uint8Array([2]))]), [100]);
   s.onRemoteEnd();
   assertEquals(await a, new Uint8Array([1]));
   assertEquals(await b, new Uint8Array([2]));
@@ -208,7 +198,7 @@ Deno.test("Http2Stream: the stream ending mid-message or mid-prefix fails INTERN
 
 Deno.test("Http2Stream.onRemoteEnd(err) delivers queued messages first, then the error", async () => {
   const { s } = stream();
-  feed(s, concat(grpcFrame(new Uint8Array([1])), grpcFrame(new Uint8Array([2]))), [100]);
+  feed(s, concat([grpcFrame(new Uint8Array([1])), grpcFrame(new Uint8Array([2]))]), [100]);
   s.onRemoteEnd(new StatusError(Code.NotFound, "x"));
   assertEquals(await s.recvMsg(), new Uint8Array([1]));
   assertEquals(await s.recvMsg(), new Uint8Array([2]));
