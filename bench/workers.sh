@@ -31,7 +31,10 @@ SCENARIOS=(
   "unary_${CONNS}conn_x64|-scenario unary -conns $CONNS -concurrency 64 -size 100"
   "sstream_${CONNS}conn_1k|-scenario server_stream -conns $CONNS -concurrency $CONNS -size 1024 -stream-msgs 1000"
 )
-secs() { local d="$1"; [[ "$d" == *ms ]] && echo "scale=3; ${d%ms}/1000" | bc || echo "${d%s}"; }
+secs() { # 3s -> 3, 1500ms -> 1.500 (for sleep)
+  local d="$1"
+  if [[ "$d" == *ms ]]; then printf '%d.%03d' $((${d%ms} / 1000)) $((${d%ms} % 1000)); else echo "${d%s}"; fi
+}
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, all threads (workers too)
 HZ="$(getconf CLK_TCK)"
 

@@ -19,13 +19,20 @@ import { concat, grpcFrame, hpackIndexed, hpackLiterals, req } from "../transpor
 const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const METHODS = ["Unary", "ServerStream", "ClientStream", "Bidi"];
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0);
-const EMPTY_SETTINGS = new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+const EMPTY_SETTINGS = encodeFrame(0x4, 0, 0, new Uint8Array(0));
 
-function encodeFrame(type: number, flags: number, id: number, payload: Uint8Array): Uint8Array {
+/** A frame: its header (the declared length may lie), then `payload`. */
+function encodeFrame(
+  type: number,
+  flags: number,
+  id: number,
+  payload: Uint8Array,
+  declared = payload.length,
+): Uint8Array {
   const b = new Uint8Array(9 + payload.length);
-  b[0] = payload.length >>> 16;
-  b[1] = payload.length >>> 8;
-  b[2] = payload.length;
+  b[0] = declared >>> 16;
+  b[1] = declared >>> 8;
+  b[2] = declared;
   b[3] = type;
   b[4] = flags;
   new DataView(b.buffer).setUint32(5, id);
@@ -147,15 +154,7 @@ class Fuzzer {
     if (this.chance(0.05)) len = Math.max(0, len + this.int(5) - 2);
     else if (this.chance(0.02)) len = 16385 + this.int(1000);
     if (len !== payload.length) this.misframed = true;
-    const f = new Uint8Array(9 + payload.length);
-    f[0] = len >>> 16;
-    f[1] = len >>> 8;
-    f[2] = len;
-    f[3] = type;
-    f[4] = flags;
-    new DataView(f.buffer).setUint32(5, id >>> 0);
-    f.set(payload, 9);
-    return f;
+    return encodeFrame(type, flags, id, payload, len);
   }
 
   /** A request's HEADERS opening stream `id`, for one of the four methods. */
@@ -167,15 +166,13 @@ class Fuzzer {
   /** A SETTINGS frame with random (sometimes invalid) entries, or a plain empty one. */
   settings(): Uint8Array {
     const n = this.chance(0.6) ? 0 : 1 + this.int(3);
-    const f = new Uint8Array(9 + 6 * n);
-    f[2] = 6 * n;
-    f[3] = 0x4;
-    const v = new DataView(f.buffer);
+    const entries = new Uint8Array(6 * n);
+    const v = new DataView(entries.buffer);
     for (let i = 0; i < n; i++) {
-      v.setUint16(9 + 6 * i, 1 + this.int(8));
-      v.setUint32(11 + 6 * i, this.pick([0, 1, 100, 16384, 65535, 0x7fffffff, 0xffffffff]));
+      v.setUint16(6 * i, 1 + this.int(8));
+      v.setUint32(2 + 6 * i, this.pick([0, 1, 100, 16384, 65535, 0x7fffffff, 0xffffffff]));
     }
-    return f;
+    return encodeFrame(0x4, 0, 0, entries);
   }
 
   /**
@@ -184,7 +181,6 @@ class Fuzzer {
    * or trailers; what such frames add up to (order, states) is left to chance.
    */
   validFrame(server: boolean, id: number): Uint8Array {
-    const f = encodeFrame;
     const u32 = (v: number) => {
       const b = new Uint8Array(4);
       new DataView(b.buffer).setUint32(0, v);
@@ -196,7 +192,7 @@ class Fuzzer {
         const h = server
           ? req(`/peer.Echo/${this.pick(METHODS)}`)
           : [":status", "200", "content-type", "application/grpc"];
-        return f(0x1, this.pick([4, 4, 5]), id, new Uint8Array(hpackLiterals(h)));
+        return encodeFrame(0x1, this.pick([4, 4, 5]), id, new Uint8Array(hpackLiterals(h)));
       }
       case 2:
       case 3: {
@@ -204,19 +200,19 @@ class Fuzzer {
         const body = this.chance(0.5)
           ? new Uint8Array([0x18, this.int(5)])
           : this.bytes(this.int(12));
-        return f(0x0, this.pick([0, 0, 1]), id, grpcFrame(body));
+        return encodeFrame(0x0, this.pick([0, 0, 1]), id, grpcFrame(body));
       }
       case 4:
-        return f(0x8, 0, this.pick([0, id]), u32(1 + this.int(1 << 20)));
+        return encodeFrame(0x8, 0, this.pick([0, id]), u32(1 + this.int(1 << 20)));
       case 5:
-        return f(0x6, 0, 0, this.bytes(8));
+        return encodeFrame(0x6, 0, 0, this.bytes(8));
       case 6:
-        return f(0x3, 0, id, u32(this.int(14)));
+        return encodeFrame(0x3, 0, id, u32(this.int(14)));
       case 7:
-        return f(0x4, 0, 0, new Uint8Array(0));
+        return EMPTY_SETTINGS;
       default: {
         const t = server ? ["grpc-timeout", "1S"] : ["grpc-status", String(this.int(17))];
-        return f(0x1, 5, id, new Uint8Array(hpackLiterals(t)));
+        return encodeFrame(0x1, 5, id, new Uint8Array(hpackLiterals(t)));
       }
     }
   }
@@ -261,7 +257,7 @@ async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<boolean> {
 }
 
 const MARKER = new Uint8Array([0xf0, 0x0d, 1, 2, 3, 4, 5, 6]);
-const MARKER_PING = new Uint8Array([0, 0, 8, 6, 0, 0, 0, 0, 0, ...MARKER]);
+const MARKER_PING = encodeFrame(0x6, 0, 0, MARKER);
 
 /** Reads a connection's frames, keeping what it has read across calls; notes each type seen. */
 class FrameReader {

@@ -340,7 +340,6 @@ function toBlock(block: readonly string[] | number[] | Uint8Array): Uint8Array {
   return new Uint8Array(block as number[]);
 }
 
-/** A gRPC length-prefixed message. */
 /** `parts` end to end in one new array. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
@@ -352,6 +351,7 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** A gRPC length-prefixed message. */
 export function grpcFrame(body: Uint8Array, compressed = false): Uint8Array {
   const b = new Uint8Array(5 + body.length);
   b[0] = compressed ? 1 : 0;
